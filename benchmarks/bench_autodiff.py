@@ -1,0 +1,93 @@
+"""Objective.value_and_grad and hvp against a hand-written NumPy backprop.
+
+Run:  python benchmarks/bench_autodiff.py [--quick]
+
+Prints median times and the ratio nnopt / hand-written NumPy for MLPs of a
+few sizes (tanh hidden layers).  Numbers agree before timing.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+import handwritten  # noqa: E402
+
+import nnopt  # noqa: E402
+from nnopt.nn import MLP  # noqa: E402
+
+CASES = [
+    ("tiny  [1,20,20,1] b=100 mse", [1, 20, 20, 1], 100, "mse"),
+    ("small [10,50,50,50,1] b=1000 mse", [10, 50, 50, 50, 1], 1000, "mse"),
+    ("medium [784,256,256,10] b=256 CE", [784, 256, 256, 10], 256, "cross_entropy"),
+]
+
+
+def median_time(fn, min_time=0.3, repeat=7):
+    fn()
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt > min_time / repeat:
+            break
+        n *= 2
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        times.append((time.perf_counter() - t0) / n)
+    return float(np.median(times))
+
+
+def make(sizes, batch, loss, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(batch, sizes[0])).astype(dtype)
+    if loss == "mse":
+        Y = rng.normal(size=(batch, sizes[-1])).astype(dtype)
+    else:
+        Y = rng.integers(0, sizes[-1], size=batch)
+    net = MLP(sizes, activation="tanh")
+    return net, nnopt.Objective(net, loss, X, Y, cache=False), net.init(seed=seed, dtype=dtype), X, Y
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="tiny size only, short timings (CI smoke test)")
+    ap.add_argument("--dtype", default="float64")
+    args = ap.parse_args(argv)
+    dtype = np.dtype(args.dtype)
+    cases = CASES[:1] if args.quick else CASES
+    min_time = 0.02 if args.quick else 0.3
+    print("value_and_grad: Objective.value_and_grad (dense fast path) and the general engine")
+    print(f"{'workload':36s} {'hand NumPy':>11s} {'Objective':>11s} {'ratio':>6s} {'engine':>11s} {'ratio':>6s} {'hvp':>11s} {'hvp/hand':>8s}")
+    for name, sizes, batch, loss in cases:
+        net, obj, theta, X, Y = make(sizes, batch, loss, dtype)
+        v_ref, g_ref = handwritten.value_and_grad(theta, X, Y, sizes, loss)
+        tol = 1e3 * np.finfo(dtype).eps
+        v, g = obj.value_and_grad(theta)
+        v2, g2 = nnopt.value_and_grad(obj)(theta)
+        assert np.allclose(g, g2, rtol=tol * 10, atol=tol * np.abs(g_ref).max())
+        assert abs(v - v_ref) <= tol * abs(v_ref), (v, v_ref)
+        assert np.allclose(g, g_ref, rtol=tol * 10, atol=tol * np.abs(g_ref).max()), "gradients disagree"
+        vg = nnopt.value_and_grad(obj)
+        t_ref = median_time(lambda: handwritten.value_and_grad(theta, X, Y, sizes, loss), min_time)
+        t_obj = median_time(lambda: obj.value_and_grad(theta), min_time)
+        t_nn = median_time(lambda: vg(theta), min_time)
+        v_dir = np.random.default_rng(1).normal(size=theta.size).astype(dtype)
+        t_hvp = median_time(lambda: nnopt.hvp(obj, theta, v_dir), min_time)
+        print(
+            f"{name:36s} {t_ref*1e6:9.1f}us {t_obj*1e6:9.1f}us {t_obj/t_ref:6.2f} "
+            f"{t_nn*1e6:9.1f}us {t_nn/t_ref:6.2f} {t_hvp*1e6:9.1f}us {t_hvp/t_ref:8.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Rule tables, one module per family of primitives."""

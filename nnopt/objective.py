@@ -1,0 +1,208 @@
+"""Objectives: a model, a loss and data as a function of the flat parameters.
+
+``Objective(net, loss, X, Y)`` is the scalar function
+
+    L(theta) = loss(net(theta, X), Y) + weight_decay / 2 * ||theta||^2
+
+with the methods scipy.optimize expects (``fun``, ``jac``, ``hessp``,
+``hess``), so it plugs straight into ``scipy.optimize.minimize``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import numpy as nnp
+from .autodiff.core import getval
+from .autodiff.transforms import hessian, hvp, jacobian, value_and_grad
+from .nn import fast as _fast
+from .nn import losses as _losses
+
+__all__ = ["Objective"]
+
+
+class Objective:
+    """A model + loss + data, as a function of the flat parameter vector.
+
+    Parameters
+    ----------
+    net : callable ``net(theta, X)`` with ``n_params`` (e.g. :class:`nnopt.nn.MLP`)
+    loss : ``"mse"``, ``"cross_entropy"``, ``"binary_cross_entropy"`` or a
+        callable ``loss(output, target) -> scalar``
+    X, Y : arrays; ``Y`` holds integer labels for ``"cross_entropy"``
+    weight_decay : float
+        Adds ``weight_decay / 2 * ||theta||^2``.
+    fast : bool
+        Allow the compiled path (:mod:`nnopt.nn.fast`) for ``fun``/``jac``/
+        ``value_and_grad`` when the model is a plain dense stack with the
+        ``mse`` or ``cross_entropy`` loss (default True).  Derivatives of
+        higher order and ``__call__`` inside transforms use the general engine.
+    cache : bool
+        Remember the value and gradient at the last ``theta`` (default True).
+
+    The computation runs in the dtype of ``X``: ``theta`` must have the same
+    dtype (``astype`` gives the objective in another precision).  Values and
+    gradients of the last ``theta`` are cached, so ``fun`` followed by
+    ``jac`` at the same point costs one pass.
+
+    Examples
+    --------
+    >>> import numpy as np, nnopt, scipy.optimize
+    >>> from nnopt.nn import MLP
+    >>> X = np.linspace(-1, 1, 50)[:, None]; Y = np.sin(3 * X)
+    >>> obj = nnopt.Objective(MLP([1, 10, 1]), "mse", X, Y)
+    >>> res = scipy.optimize.minimize(obj.fun, obj.net.init(seed=0), jac=obj.jac,
+    ...                               hessp=obj.hessp, method="trust-ncg")
+    """
+
+    def __init__(self, net, loss, X, Y, weight_decay=0.0, fast=True, cache=True):
+        if not callable(net):
+            raise TypeError(f"Objective: net must be callable as net(theta, X), got {type(net).__name__}")
+        self.net = net
+        self._loss_spec = loss
+        self.loss_name, self.loss = _losses.get(loss)
+        X = np.asarray(X)
+        if X.dtype.kind != "f":
+            raise TypeError(
+                f"Objective: X must be a floating-point array (float32/float64), got dtype {X.dtype}"
+            )
+        if X.ndim < 1 or X.shape[0] == 0:
+            raise ValueError(f"Objective: X must hold at least one example, got shape {X.shape}")
+        Y = np.asarray(Y)
+        if Y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"Objective: X and Y must have the same number of examples, got {X.shape[0]} and {Y.shape[0]}"
+            )
+        if self.loss_name == "cross_entropy":
+            if Y.dtype.kind not in "iu":
+                raise TypeError(f"Objective: cross_entropy needs integer labels Y, got dtype {Y.dtype}")
+        elif Y.dtype.kind == "f":
+            if Y.dtype != X.dtype:
+                raise TypeError(
+                    f"Objective: X has dtype {X.dtype} but Y has dtype {Y.dtype}; cast one explicitly"
+                )
+        elif self.loss_name in ("mse", "binary_cross_entropy"):
+            Y = Y.astype(X.dtype)
+        n_out = getattr(net, "sizes", None)
+        if self.loss_name == "mse" and n_out is not None and Y.ndim == 1 and n_out[-1] == 1:
+            Y = Y[:, None]
+        if not np.all(np.isfinite(X)) or (Y.dtype.kind == "f" and not np.all(np.isfinite(Y))):
+            raise ValueError("Objective: X and Y must be finite (found NaN or Inf)")
+        self.X, self.Y = X, Y
+        self.weight_decay = float(weight_decay)
+        if self.weight_decay < 0:
+            raise ValueError(f"Objective: weight_decay must be >= 0, got {weight_decay}")
+        self.n_params = int(getattr(net, "n_params"))
+        self._vg = value_and_grad(self.__call__)
+        self.cache = bool(cache)
+        self.fast = bool(fast) and _fast.supports(net, self.loss_name)
+        self._onehot = (
+            _losses.one_hot(Y, net.layers[-1].n_out, X.dtype)
+            if self.fast and self.loss_name == "cross_entropy"
+            else None
+        )
+        self._cache_x = None
+        self._cache = None
+        self.nfev = 0  # passes through the model (values, gradients)
+        self.nhev = 0  # Hessian-vector products / Hessians
+
+    # -- the function ------------------------------------------------------
+    @property
+    def dtype(self):
+        return self.X.dtype
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    def __call__(self, theta):
+        """L(theta), differentiable (usable inside any transform)."""
+        value = self.loss(self.net(theta, self.X), self.Y)
+        if self.weight_decay:
+            value = value + (0.5 * self.weight_decay) * nnp.sum(nnp.square(theta))
+        return value
+
+    def _check(self, theta, name="theta"):
+        v = getval(theta)
+        shape = np.shape(v)
+        if shape != (self.n_params,):
+            raise ValueError(f"{name} must have shape ({self.n_params},), got {shape}")
+        dtype = getattr(v, "dtype", None)
+        if dtype != self.dtype and dtype != object:
+            raise TypeError(
+                f"{name} has dtype {dtype} but this objective computes in {self.dtype}; "
+                f"use obj.astype(np.{dtype}) or cast {name} explicitly"
+            )
+
+    def value_and_grad(self, theta):
+        """(L(theta), grad L(theta)) in one forward and one reverse pass."""
+        self._check(theta)
+        if self.cache and self._cache_x is not None and np.array_equal(self._cache_x, theta):
+            return self._cache
+        if self.fast and type(theta) is np.ndarray:
+            value, g = _fast.value_and_grad(self.net, self.loss_name, theta, self.X, self.Y, self._onehot)
+            if self.weight_decay:
+                value = value + (0.5 * self.weight_decay) * np.dot(theta, theta)
+                g += self.weight_decay * theta
+        else:
+            value, g = self._vg(theta)
+        self.nfev += 1
+        if self.cache:
+            self._cache_x = np.array(theta, copy=True)
+            self._cache = (value, g)
+        return value, g
+
+    def fun(self, theta):
+        """L(theta) as a scalar of the objective's dtype."""
+        return self.value_and_grad(theta)[0]
+
+    def jac(self, theta):
+        """grad L(theta)."""
+        return self.value_and_grad(theta)[1]
+
+    def hessp(self, theta, v):
+        """Hessian-vector product H(theta) v, exact (forward-over-reverse)."""
+        self._check(theta)
+        self._check(v, "v")
+        self.nhev += 1
+        return hvp(self.__call__, theta, v)
+
+    def hess(self, theta):
+        """The exact dense Hessian, shape (n_params, n_params)."""
+        self._check(theta)
+        self.nhev += 1
+        return hessian(self.__call__)(theta)
+
+    # -- least-squares view (for Gauss-Newton / Levenberg-Marquardt) --------
+    def residual(self, theta):
+        """For ``loss="mse"``: r(theta) = (net(theta, X) - Y).ravel(), so that
+        L = ||r||^2 / r.size (+ weight decay)."""
+        if self.loss_name != "mse":
+            raise ValueError(f"residual: only defined for loss='mse', this objective uses {self.loss_name!r}")
+        return nnp.reshape(self.net(theta, self.X) - self.Y, (-1,))
+
+    def residual_jacobian(self, theta):
+        """d r / d theta, shape (n_samples * n_out, n_params), exact."""
+        self._check(theta)
+        return jacobian(self.residual)(theta)
+
+    # -- variants ------------------------------------------------------------
+    def batch(self, indices):
+        """The same objective on the examples ``X[indices]``."""
+        idx = np.asarray(indices)
+        if idx.dtype.kind not in "iub":
+            raise TypeError(f"batch: indices must be integers or a boolean mask, got dtype {idx.dtype}")
+        return Objective(self.net, self._loss_spec, self.X[idx], self.Y[idx], self.weight_decay, self.fast, self.cache)
+
+    def astype(self, dtype):
+        """The same objective computing in ``dtype`` (data cast once)."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"astype: dtype must be float32 or float64, got {dtype}")
+        Y = self.Y.astype(dtype) if self.Y.dtype.kind == "f" else self.Y
+        return Objective(self.net, self._loss_spec, self.X.astype(dtype), Y, self.weight_decay, self.fast, self.cache)
+
+    def __repr__(self):
+        return (
+            f"Objective({self.net!r}, loss={self.loss_name!r}, n_samples={self.n_samples}, "
+            f"dtype={self.dtype}, weight_decay={self.weight_decay})"
+        )
