@@ -226,6 +226,12 @@ class Tracer:
     def __getitem__(self, index):
         return _ops.getitem(self, index)
 
+    def __setitem__(self, index, value):
+        raise TypeError(
+            "in-place assignment x[index] = value to a traced value is not supported; "
+            "build a new array instead (nnopt.numpy.where, concatenate, stack)"
+        )
+
     def __lt__(self, other):
         return _ops.less(self, other)
 
@@ -331,6 +337,11 @@ def _dtype_of(x):
 _trace_counter = itertools.count(1)
 
 
+def new_level():
+    """A fresh trace level, higher than every existing one (for new trace kinds)."""
+    return next(_trace_counter)
+
+
 def bind(prim, args, params):
     """Apply ``prim``: to plain arrays directly, to tracers via their trace."""
     top = None
@@ -341,7 +352,10 @@ def bind(prim, args, params):
                 top = t
     if top is None:
         return prim.impl(*args, **params)
-    if prim.nondiff:
+    if prim.nondiff and not top.sees_nondiff:
+        # Derivative traces see through comparisons, sign, stop_gradient:
+        # the result is a plain value.  Interpretations that must follow
+        # every operation (e.g. interval bounds) set ``sees_nondiff``.
         return prim.impl(*[getval(a) for a in args], **params)
     return top.process(prim, args, params)
 
@@ -364,6 +378,7 @@ class VJPTrace:
     """Reverse-mode trace: records nodes in creation (= topological) order."""
 
     __slots__ = ("level", "nodes")
+    sees_nondiff = False
 
     def __init__(self):
         self.level = next(_trace_counter)
@@ -407,6 +422,7 @@ class JVPTrace:
     """Forward-mode trace: every value carries its tangent."""
 
     __slots__ = ("level",)
+    sees_nondiff = False
 
     def __init__(self):
         self.level = next(_trace_counter)

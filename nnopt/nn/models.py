@@ -5,6 +5,7 @@ import numpy as np
 
 from ..autodiff.core import getval
 from ..autodiff.rules.shape import block
+from . import activations as _act
 from .layers import Dense, Layer
 from .layout import Layout, ParamSpec
 
@@ -125,6 +126,7 @@ class MLP(Sequential):
         sizes = list(sizes)
         if len(sizes) < 2 or not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes):
             raise ValueError(f"MLP: sizes must be >= 2 positive integers [n_in, ..., n_out], got {sizes}")
+        _act.get(activation)  # validate even when there is no hidden layer
         layers = [
             Dense(sizes[i], sizes[i + 1], activation if i < len(sizes) - 2 else output_activation, init=init)
             for i in range(len(sizes) - 1)

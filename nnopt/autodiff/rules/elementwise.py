@@ -311,8 +311,11 @@ def _select_weight(x, y, wins):
     """Weight of ``x`` in max/min: 1 where it wins, 1/2 at ties, else 0."""
     xv, yv = getval(x), getval(y)
     w = np.where(wins(xv, yv), 1.0, np.where(np.equal(xv, yv), 0.5, 0.0))
-    dtype = np.result_type(_dtype_of_value(xv), _dtype_of_value(yv))
-    return w.astype(dtype if dtype != object else np.float64)
+    if is_mp(xv) or is_mp(yv):
+        return w  # 0, 1/2 and 1 are exact; times an mpf they give an mpf
+    # result_type of the values, not of their dtypes: Python scalars stay weak
+    # (maximum(x32, 0.5) is float32, and so must its derivative be).
+    return w.astype(np.result_type(xv, yv))
 
 
 def _dtype_of_value(v):
