@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["get", "set", "using", "BACKENDS"]
 
-BACKENDS = ("numba", "numpy")
+BACKENDS = ("numba", "numpy", "cuda")
 
 _settings = {"backend": "numba", "default_dtype": np.dtype(np.float64)}
 

@@ -73,7 +73,10 @@ class Primitive:
         self.nondiff = nondiff
 
     def __call__(self, *args, **params):
-        return bind(self, args, params)
+        for a in args:
+            if isinstance(a, Tracer):
+                return bind(self, args, params)
+        return self.impl(*args, **params)  # plain arrays: no trace involved
 
     def defvjp(self, *rules, argnums=None):
         """Register one VJP rule per argument (``None`` = not differentiable)."""

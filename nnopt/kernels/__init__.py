@@ -4,8 +4,8 @@ Each folder holds the same function signatures in up to three files:
 
 * ``reference.py`` - plain NumPy, the specification (also the fallback);
 * ``cpu.py``       - Numba ``@njit`` (``cache=True``) versions;
-* ``cuda.py``      - Numba CUDA versions (added beside the others when the
-  GPU backend lands; the dispatch in ``select`` then gains a ``"cuda"`` key).
+* ``cuda.py``      - Numba CUDA versions (numba-cuda, the ``cuda`` extra),
+  tested under the simulator (``NUMBA_ENABLE_CUDASIM=1``) in CI.
 
 ``select(module_name)`` returns the implementation chosen by
 ``nnopt.config`` so that callers never branch on the backend themselves.
@@ -18,7 +18,7 @@ from .. import config
 
 __all__ = ["select"]
 
-_FILES = {"numpy": "reference", "numba": "cpu"}
+_FILES = {"numpy": "reference", "numba": "cpu", "cuda": "cuda"}
 
 
 _loaded = {}

@@ -51,6 +51,8 @@ def _unary(name, npfn, mpfn):
     mp_apply = _elementwise_mp(mpfn)
 
     def impl(x):
+        if type(x) is np.ndarray and x.dtype.kind != "O":
+            return npfn(x)  # the common case, checked first
         if getattr(x, "dtype", None) == object or isinstance(x, mpmath.mpf):
             return mp_apply(x)
         return npfn(x)
@@ -162,6 +164,9 @@ def _power_dx(x, y):
 def _power_dy(ans, x):
     # d/dy x**y = log(x) x**y; defined as 0 where x == 0 (and y > 0).
     xv = getval(x)
+    if type(xv) in (int, float):  # a Python base stays weakly typed: 2.0 ** x32 is float32
+        c = math.log(xv) if xv > 0 else (0.0 if xv == 0 else math.nan)
+        return multiply(ans, _const(ans, c, lambda: mpmath.log(xv) if xv > 0 else mpmath.mpf(c)))
     safe = where(equal(xv, 0), 1, x) if np.any(np.asarray(xv) == 0) else x
     return multiply(ans, log(safe))
 
@@ -366,6 +371,8 @@ where.defjvp(
 
 
 def _astype_impl(x, dtype):
+    if np.dtype(dtype).kind == "f" and is_mp(x):
+        return x  # the mpmath interpreter keeps every float in arbitrary precision
     if isinstance(x, np.ndarray) or np.isscalar(x):
         return np.asarray(x).astype(dtype) if np.ndim(x) else np.dtype(dtype).type(x)
     return np.asarray(x).astype(dtype)
