@@ -62,12 +62,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="tiny size only, short timings (CI smoke test)")
     ap.add_argument("--dtype", default="float64")
+    ap.add_argument("--engine-hessian", action="store_true", help="also time nnopt.hessian (slow)")
     args = ap.parse_args(argv)
     dtype = np.dtype(args.dtype)
     cases = CASES[:1] if args.quick else CASES
     min_time = 0.02 if args.quick else 0.3
     print("value_and_grad: Objective.value_and_grad (dense fast path) and the general engine")
-    print(f"{'workload':36s} {'hand NumPy':>11s} {'Objective':>11s} {'ratio':>6s} {'engine':>11s} {'ratio':>6s} {'hvp':>11s} {'hvp/hand':>8s}")
+    print(f"{'workload':36s} {'hand NumPy':>11s} {'Objective':>11s} {'ratio':>6s} {'engine':>11s} {'ratio':>6s} "
+          f"{'hessp':>11s} {'engine hvp':>11s}")
     for name, sizes, batch, loss in cases:
         net, obj, theta, X, Y = make(sizes, batch, loss, dtype)
         v_ref, g_ref = handwritten.value_and_grad(theta, X, Y, sizes, loss)
@@ -82,11 +84,29 @@ def main(argv=None):
         t_obj = median_time(lambda: obj.value_and_grad(theta), min_time)
         t_nn = median_time(lambda: vg(theta), min_time)
         v_dir = np.random.default_rng(1).normal(size=theta.size).astype(dtype)
+        hv_fast, hv_engine = obj.hessp(theta, v_dir), nnopt.hvp(obj, theta, v_dir)
+        assert np.allclose(hv_fast, hv_engine, rtol=tol * 10, atol=tol * np.abs(hv_engine).max())
+        t_hessp = median_time(lambda: obj.hessp(theta, v_dir), min_time)
         t_hvp = median_time(lambda: nnopt.hvp(obj, theta, v_dir), min_time)
         print(
             f"{name:36s} {t_ref*1e6:9.1f}us {t_obj*1e6:9.1f}us {t_obj/t_ref:6.2f} "
-            f"{t_nn*1e6:9.1f}us {t_nn/t_ref:6.2f} {t_hvp*1e6:9.1f}us {t_hvp/t_ref:8.2f}"
+            f"{t_nn*1e6:9.1f}us {t_nn/t_ref:6.2f} {t_hessp*1e6:9.1f}us {t_hvp*1e6:9.1f}us"
         )
+    if not args.quick:
+        net, obj, theta, X, Y = make([8, 60, 60, 1], 200, "mse", dtype)
+        t0 = time.perf_counter()
+        H = obj.hess(theta)
+        t_fast = time.perf_counter() - t0
+        small = nnopt.Objective(MLP([8, 6, 1]), "mse", X, Y, fast=False)
+        th_small = small.net.init(seed=0, dtype=dtype)
+        assert np.allclose(nnopt.Objective(small.net, "mse", X, Y).hess(th_small), small.hess(th_small),
+                           rtol=1e-10, atol=1e-12)
+        t0 = time.perf_counter()
+        nnopt.hessian(obj)(theta[:]) if args.engine_hessian else None
+        t_engine = time.perf_counter() - t0
+        print(f"dense Hessian [8,60,60,1] ({net.n_params} parameters), batch 200: "
+              f"Objective.hess {t_fast:.2f} s" + (f", general engine {t_engine:.2f} s" if args.engine_hessian else "")
+              + f"; symmetric to {np.abs(H - H.T).max():.1e}")
 
 
 if __name__ == "__main__":

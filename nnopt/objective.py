@@ -32,10 +32,11 @@ class Objective:
     weight_decay : float
         Adds ``weight_decay / 2 * ||theta||^2``.
     fast : bool
-        Allow the compiled path (:mod:`nnopt.nn.fast`) for ``fun``/``jac``/
-        ``value_and_grad`` when the model is a plain dense stack with the
-        ``mse`` or ``cross_entropy`` loss (default True).  Derivatives of
-        higher order and ``__call__`` inside transforms use the general engine.
+        Allow the compiled path (:mod:`nnopt.nn.fast`) for ``fun``, ``jac``,
+        ``value_and_grad``, ``hessp`` and ``hess`` on plain arrays when the
+        model is a plain dense stack with the ``mse`` or ``cross_entropy``
+        loss (default True).  ``obj(theta)`` inside transforms always uses
+        the general engine.
     cache : bool
         Remember the value and gradient at the last ``theta`` (default True).
 
@@ -164,12 +165,44 @@ class Objective:
         self._check(theta)
         self._check(v, "v")
         self.nhev += 1
+        if self.fast and type(theta) is np.ndarray and type(v) is np.ndarray:
+            return self._fast_hvp(theta, v)
         return hvp(self.__call__, theta, v)
+
+    def _fast_hvp(self, theta, V):
+        HV = _fast.hvp(self.net, self.loss_name, theta, V, self.X, self.Y, self._onehot)
+        if self.weight_decay:
+            HV = HV + self.weight_decay * V
+        return HV
+
+    def hessp_many(self, theta, V):
+        """H(theta) @ V for a block of vectors V of shape (n_params, k).
+
+        On the compiled dense path all k products share one batched pass."""
+        self._check(theta)
+        V = np.asarray(V)
+        if V.ndim != 2 or V.shape[0] != self.n_params or V.dtype != self.dtype:
+            raise ValueError(
+                f"hessp_many: V must have shape ({self.n_params}, k) and dtype {self.dtype}, "
+                f"got {V.shape} {V.dtype}"
+            )
+        self.nhev += V.shape[1]
+        if self.fast and type(theta) is np.ndarray:
+            return self._fast_hvp(theta, V)
+        return np.stack([hvp(self.__call__, theta, V[:, j]) for j in range(V.shape[1])], axis=1)
 
     def hess(self, theta):
         """The exact dense Hessian, shape (n_params, n_params)."""
         self._check(theta)
         self.nhev += 1
+        if self.fast and type(theta) is np.ndarray:
+            n, block = self.n_params, 256
+            H = np.empty((n, n), dtype=self.dtype)
+            for start in range(0, n, block):
+                E = np.zeros((n, min(block, n - start)), dtype=self.dtype)
+                E[np.arange(start, start + E.shape[1]), np.arange(E.shape[1])] = 1
+                H[:, start:start + E.shape[1]] = self._fast_hvp(theta, E)
+            return 0.5 * (H + H.T)  # exact up to rounding; symmetrised
         return hessian(self.__call__)(theta)
 
     # -- least-squares view (for Gauss-Newton / Levenberg-Marquardt) --------

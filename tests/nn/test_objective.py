@@ -162,3 +162,29 @@ def test_bad_input_errors():
         nnopt.Objective(MLP([2, 3]), "cross_entropy", X, np.full(10, 7)).fun(MLP([2, 3]).init())
     with pytest.raises(ValueError, match="residual"):
         nnopt.Objective(MLP([2, 3]), "cross_entropy", X, np.zeros(10, int)).residual(MLP([2, 3]).init())
+
+
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+@pytest.mark.parametrize("act", ["tanh", "sigmoid", "relu", "identity"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_hvp_and_hessian_equal_general_engine(loss, act, dtype):
+    if loss == "mse":
+        net, X, Y = _regression(dtype, n=12, sizes=(3, 5, 4, 2), act=act)
+    else:
+        _, X, Y = _classification(dtype, n=12, sizes=(3, 5, 4))
+        net = MLP([3, 5, 4, 4], activation=act)
+    fast = nnopt.Objective(net, loss, X, Y, weight_decay=0.01)
+    slow = nnopt.Objective(net, loss, X, Y, weight_decay=0.01, fast=False)
+    theta = net.init(seed=2, dtype=dtype)
+    rng = np.random.default_rng(0)
+    V = rng.normal(size=(net.n_params, 3)).astype(dtype)
+    tol = 300 * float(np.finfo(dtype).eps)
+    H_slow = slow.hess(theta)
+    scale = np.abs(H_slow).max()
+    hv = fast.hessp(theta, V[:, 0])
+    assert hv.dtype == dtype
+    np.testing.assert_allclose(hv, slow.hessp(theta, V[:, 0]), rtol=tol, atol=tol * scale)
+    np.testing.assert_allclose(fast.hessp_many(theta, V), H_slow @ V, rtol=tol, atol=tol * scale * 3)
+    H_fast = fast.hess(theta)
+    assert H_fast.dtype == dtype
+    np.testing.assert_allclose(H_fast, H_slow, rtol=tol, atol=tol * scale)
