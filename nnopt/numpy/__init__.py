@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import builtins
 
+import mpmath as _mpmath
 import numpy as _np
 from numpy import (  # noqa: F401  (constants and constructors pass through)
     e,
@@ -25,6 +26,7 @@ from numpy import (  # noqa: F401  (constants and constructors pass through)
 )
 
 from ..autodiff.core import Tracer, getval
+from ..autodiff.rules.elementwise import _const  # noqa: E402
 from ..autodiff.rules.elementwise import (  # noqa: F401
     abs,
     add,
@@ -182,7 +184,9 @@ def logaddexp(x, y):
 
 def gelu(x):
     """Gaussian error linear unit: x * Phi(x) = x/2 (1 + erf(x / sqrt(2)))."""
-    return multiply(multiply(x, 0.5), add(erf(multiply(x, 0.7071067811865476)), 1))
+    # 1/sqrt(2) as a weak Python float, or exactly in the mpmath interpreter
+    c = _const(x, 0.7071067811865476, lambda: 1 / _mpmath.sqrt(2))
+    return multiply(multiply(x, 0.5), add(erf(multiply(x, c)), 1))
 
 
 def clip(x, a_min, a_max):
@@ -299,6 +303,8 @@ def full_like(x, fill_value, dtype=None):
 
 def _dtype(x):
     v = getval(x)
+    if isinstance(v, _mpmath.mpf):
+        return _np.dtype(object)
     return getattr(v, "dtype", None) or _np.result_type(v)
 
 

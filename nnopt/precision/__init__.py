@@ -1,0 +1,19 @@
+"""Precision studies: the same function in float32, float64 and arbitrary precision.
+
+* :func:`to_mp`, :func:`to_float` - exact conversion to mpmath and correct
+  rounding back;
+* :func:`evaluate`, :func:`grad`, :func:`value_and_grad`, :func:`hessian` -
+  the mpmath interpreter: a :mod:`nnopt.numpy` function and its derivatives
+  at ``dps`` decimal digits;
+* :func:`rounding_error` - relative error of ``f`` and its gradient in the
+  inputs' dtype against that truth.
+"""
+from .convert import to_float, to_mp
+from .error import RoundingError, relative_error, rounding_error
+from .reference import evaluate, grad, hessian, value_and_grad
+
+__all__ = [
+    "to_mp", "to_float",
+    "evaluate", "grad", "value_and_grad", "hessian",
+    "rounding_error", "relative_error", "RoundingError",
+]
