@@ -126,6 +126,10 @@ def _cmd_run(args):
         print(f"  ... and {len(failed) - 5} more (see the records)")
     for f in res.report_files:
         print(f"wrote {f}")
+    for f in res.report_files:  # the tables themselves, on the terminal
+        if str(f).endswith(".md"):
+            print()
+            print(open(f, encoding="utf-8").read().rstrip())
     return 1 if failed else 0
 
 

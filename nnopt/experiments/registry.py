@@ -38,6 +38,7 @@ __all__ = ["Experiment", "register", "experiment", "get_experiment", "list_exper
 #: of the registry. Add a module here to make its experiments built in.
 BUILTIN_MODULES = (
     "nnopt.experiments.lr_scan",
+    "nnopt.experiments.precision_study",
 )
 
 #: Entry point group through which other packages add experiment modules.
