@@ -16,13 +16,14 @@ from .autodiff import (
     vjp,
 )
 from .autodiff.rules.elementwise import stop_gradient
-from . import config, experiments, nn, precision, testing  # noqa: E402
+from . import config, experiments, nn, optim, precision, testing  # noqa: E402
+from .optim import train  # noqa: E402
 from .objective import Objective  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "hvp",
-    "stop_gradient", "UnsupportedOperationError", "Objective", "nn", "config", "precision", "testing", "experiments",
+    "stop_gradient", "UnsupportedOperationError", "Objective", "nn", "config", "precision", "testing", "experiments", "optim", "train",
     "__version__",
 ]

@@ -226,6 +226,10 @@ class Objective:
             raise TypeError(f"batch: indices must be integers or a boolean mask, got dtype {idx.dtype}")
         return Objective(self.net, self._loss_spec, self.X[idx], self.Y[idx], self.weight_decay, self.fast, self.cache)
 
+    def with_targets(self, Y):
+        """The same objective with targets ``Y`` (label noise, target perturbations)."""
+        return Objective(self.net, self._loss_spec, self.X, Y, self.weight_decay, self.fast, self.cache)
+
     def astype(self, dtype):
         """The same objective computing in ``dtype`` (data cast once)."""
         dtype = np.dtype(dtype)
