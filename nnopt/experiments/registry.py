@@ -39,6 +39,7 @@ __all__ = ["Experiment", "register", "experiment", "get_experiment", "list_exper
 BUILTIN_MODULES = (
     "nnopt.experiments.lr_scan",
     "nnopt.experiments.precision_study",
+    "nnopt.curvature.eos_experiment",
 )
 
 #: Entry point group through which other packages add experiment modules.
