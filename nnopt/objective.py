@@ -39,6 +39,25 @@ class Objective:
         the general engine.
     cache : bool
         Remember the value and gradient at the last ``theta`` (default True).
+    accumulate : None or ``"float64"``
+        Explicit wider accumulation of the loss value (default None: none).
+        With ``"float64"``, ``fun`` and ``value_and_grad`` return
+
+            fl( (1/m) sum_i l_i  +  weight_decay / 2 * sum_j theta_j^2 )
+
+        where the per-element terms ``l_i`` (squared errors for ``mse``,
+        per-example ``logsumexp(z) - z_y`` for ``cross_entropy``,
+        ``softplus(z) - y z`` for ``binary_cross_entropy``) and the squares
+        ``theta_j^2`` are computed in the objective's dtype exactly as
+        without the option, and only the two sums, the division by the
+        number of terms ``m`` and the final addition run in float64; the
+        result is rounded once (``fl``) to the objective's dtype.  The
+        gradient, ``hessp``, ``hess`` and ``obj(theta)`` (the differentiable
+        function used inside transforms) are unchanged and stay in the
+        objective's dtype.  Costs one extra forward pass per evaluation.
+        A no-op for float64 objectives; needs a built-in loss (a custom
+        loss callable does its own reduction).  ``astype``, ``batch`` and
+        ``with_targets`` keep the option.
 
     The computation runs in the dtype of ``X``: ``theta`` must have the same
     dtype (``astype`` gives the objective in another precision).  Values and
@@ -55,7 +74,7 @@ class Objective:
     ...                               hessp=obj.hessp, method="trust-ncg")
     """
 
-    def __init__(self, net, loss, X, Y, weight_decay=0.0, fast=True, cache=True):
+    def __init__(self, net, loss, X, Y, weight_decay=0.0, fast=True, cache=True, accumulate=None):
         if not callable(net):
             raise TypeError(f"Objective: net must be callable as net(theta, X), got {type(net).__name__}")
         self.net = net
@@ -93,6 +112,10 @@ class Objective:
         if self.weight_decay < 0:
             raise ValueError(f"Objective: weight_decay must be >= 0, got {weight_decay}")
         self.n_params = int(getattr(net, "n_params"))
+        self.accumulate = _check_accumulate(accumulate, self.loss_name, _losses.LOSSES.get(self.loss_name) is self.loss)
+        # float64 accumulation changes something only in a narrower dtype
+        self._accumulates = self.accumulate is not None and np.finfo(X.dtype).eps > np.finfo(np.float64).eps
+        self._acc_target = None
         self._vg = value_and_grad(self.__call__)
         self.cache = bool(cache)
         self.fast = bool(fast) and _fast.supports(net, self.loss_name)
@@ -146,11 +169,31 @@ class Objective:
                 g += self.weight_decay * theta
         else:
             value, g = self._vg(theta)
+        if self._accumulates and type(theta) is np.ndarray:
+            value = self._accumulated_value(theta)
         self.nfev += 1
         if self.cache:
             self._cache_x = np.array(theta, copy=True)
             self._cache = (value, g)
         return value, g
+
+    def _accumulated_value(self, theta):
+        """L(theta) with the reductions in float64, rounded once (``accumulate="float64"``)."""
+        out = self.net(theta, self.X)  # plain arrays: computed in the objective's dtype
+        if self.loss_name == "mse":
+            terms = nnp.square(out - self.Y)
+        elif self.loss_name == "cross_entropy":
+            if self._acc_target is None:
+                Y = self.Y
+                self._acc_target = _losses.one_hot(Y, np.shape(out)[-1], self.dtype) if Y.ndim == 1 else Y
+            terms = nnp.logsumexp(out, axis=-1) - nnp.sum(out * self._acc_target, axis=-1)
+        else:  # binary_cross_entropy
+            terms = nnp.softplus(out) - out * self.Y
+        terms = np.asarray(terms)
+        value = np.sum(terms, dtype=np.float64) / terms.size
+        if self.weight_decay:
+            value = value + (0.5 * self.weight_decay) * np.sum(np.square(theta), dtype=np.float64)
+        return self.dtype.type(value)
 
     def fun(self, theta):
         """L(theta) as a scalar of the objective's dtype."""
@@ -224,22 +267,50 @@ class Objective:
         idx = np.asarray(indices)
         if idx.dtype.kind not in "iub":
             raise TypeError(f"batch: indices must be integers or a boolean mask, got dtype {idx.dtype}")
-        return Objective(self.net, self._loss_spec, self.X[idx], self.Y[idx], self.weight_decay, self.fast, self.cache)
+        return Objective(self.net, self._loss_spec, self.X[idx], self.Y[idx], self.weight_decay, self.fast, self.cache,
+                         self.accumulate)
 
     def with_targets(self, Y):
         """The same objective with targets ``Y`` (label noise, target perturbations)."""
-        return Objective(self.net, self._loss_spec, self.X, Y, self.weight_decay, self.fast, self.cache)
+        return Objective(self.net, self._loss_spec, self.X, Y, self.weight_decay, self.fast, self.cache,
+                         self.accumulate)
 
-    def astype(self, dtype):
-        """The same objective computing in ``dtype`` (data cast once)."""
+    def astype(self, dtype, accumulate="keep"):
+        """The same objective computing in ``dtype`` (data cast once).
+
+        ``accumulate``: ``"keep"`` (default) keeps this objective's option,
+        else ``None`` or ``"float64"`` (see the class docstring)."""
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"astype: dtype must be float32 or float64, got {dtype}")
+        if isinstance(accumulate, str) and accumulate == "keep":
+            accumulate = self.accumulate
         Y = self.Y.astype(dtype) if self.Y.dtype.kind == "f" else self.Y
-        return Objective(self.net, self._loss_spec, self.X.astype(dtype), Y, self.weight_decay, self.fast, self.cache)
+        return Objective(self.net, self._loss_spec, self.X.astype(dtype), Y, self.weight_decay, self.fast, self.cache,
+                         accumulate)
 
     def __repr__(self):
         return (
             f"Objective({self.net!r}, loss={self.loss_name!r}, n_samples={self.n_samples}, "
-            f"dtype={self.dtype}, weight_decay={self.weight_decay})"
+            f"dtype={self.dtype}, weight_decay={self.weight_decay}"
+            + (f", accumulate={self.accumulate!r})" if self.accumulate is not None else ")")
         )
+
+
+def _check_accumulate(accumulate, loss_name, builtin_loss):
+    """Validate ``Objective(accumulate=...)``: None or float64 (as ``"float64"``)."""
+    if accumulate is None:
+        return None
+    try:
+        dt = None if isinstance(accumulate, (bool, np.bool_)) else np.dtype(accumulate)
+    except TypeError:
+        dt = None
+    if dt is None or dt != np.float64:
+        raise ValueError(f"Objective: accumulate must be None or 'float64', got {accumulate!r}")
+    if not builtin_loss:
+        raise ValueError(
+            "Objective: accumulate='float64' needs a built-in loss ('mse', 'cross_entropy', "
+            f"'binary_cross_entropy') whose per-element terms nnopt knows; got the callable {loss_name!r}, "
+            "which does its own reduction"
+        )
+    return "float64"

@@ -6,8 +6,12 @@
   the mpmath interpreter: a :mod:`nnopt.numpy` function and its derivatives
   at ``dps`` decimal digits;
 * :func:`rounding_error` - relative error of ``f`` and its gradient in the
-  inputs' dtype against that truth.
+  inputs' dtype against that truth;
+* :func:`compare` - the same optimisation in float32 and float64 from the
+  same start, with the rounding error of loss and gradient measured against
+  mpmath along each trajectory (:class:`PrecisionComparison`).
 """
+from .compare import PrecisionComparison, PrecisionTrajectory, compare
 from .convert import to_float, to_mp
 from .error import RoundingError, relative_error, rounding_error
 from .reference import evaluate, grad, hessian, value_and_grad
@@ -16,4 +20,5 @@ __all__ = [
     "to_mp", "to_float",
     "evaluate", "grad", "value_and_grad", "hessian",
     "rounding_error", "relative_error", "RoundingError",
+    "compare", "PrecisionComparison", "PrecisionTrajectory",
 ]
