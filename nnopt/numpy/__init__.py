@@ -163,7 +163,8 @@ def logsumexp(x, axis=None, keepdims=False):
     m = _np.where(_np.isfinite(m), m, 0).astype(m.dtype) if m.dtype != object else m
     out = add(log(sum(exp(subtract(x, m)), axis=axis, keepdims=True)), m)
     if not keepdims:
-        out = reshape(out, _np.shape(_np.sum(_np.empty(_shape(x)), axis=axis)))
+        axes = normalize_axis(axis, len(_shape(x)))
+        out = reshape(out, tuple(n for i, n in enumerate(_shape(x)) if i not in axes))
     return out
 
 

@@ -135,3 +135,9 @@ __all__ = [
     "train", "TrainResult", "History", "Callback", "EarlyStopping", "ProgressBar", "StepInfo",
     "save_checkpoint", "load_checkpoint", "CheckpointError",
 ]
+
+
+# Kronecker-factored and second-order methods (issue: K-FAC, K-BFGS, FOOF, HF),
+# exposed here beside the first-order catalogue; imported last (they use nnopt.optim).
+from ..secondorder import foof, gauss_newton, hessian_free, kbfgs, kbfgs_l, kfac, newton  # noqa: E402
+__all__ += ["kfac", "kbfgs", "kbfgs_l", "foof", "hessian_free", "newton", "gauss_newton"]

@@ -23,3 +23,20 @@ Signatures shared by ``reference.py`` (NumPy) and ``cpu.py`` (Numba);
     Cotangents of ``x``, ``W`` and ``b`` for the output cotangent ``g``
     (``gx`` is None when ``need_gx`` is false).
 """
+from __future__ import annotations
+
+from ... import config
+
+__all__ = ["select"]
+
+
+def select():
+    """The convolution kernels for the configured backend.
+
+    ``"numpy"`` gives ``reference``, ``"numba"`` gives ``cpu``.  There is no
+    CUDA convolution kernel yet: under the ``"cuda"`` backend (whose arrays
+    are host NumPy arrays at this level) the Numba CPU kernels run.
+    """
+    from . import cpu, reference
+
+    return reference if config.get("backend") == "numpy" else cpu

@@ -73,7 +73,8 @@ def backward_with(im2col_fn, col2im_fn, g, x, W, stride, padding, dilation, need
     gb = g2.sum(axis=0)
     gx = None
     if need_gx:
-        gx = col2im_fn(g2 @ W.reshape(O, -1), x.shape, kernel, stride, padding, dilation)
+        # (W2^T g2^T)^T = g2 W2, computed so that its transpose is contiguous (what cpu.col2im reads)
+        gx = col2im_fn((W.reshape(O, -1).T @ g2.T).T, x.shape, kernel, stride, padding, dilation)
     return gx, gW, gb
 
 
