@@ -143,3 +143,16 @@ def test_bad_inputs():
         dense(np.ones((1, 1)), np.ones((1, 1)), np.ones(1), "swish")
     with pytest.raises(ValueError, match="backend"):
         nnopt.config.set(backend="fortran")
+
+
+def test_blas_threads_setting():
+    from threadpoolctl import threadpool_info
+
+    old = nnopt.config.get("blas_threads")
+    try:
+        nnopt.config.set(blas_threads=1)
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
+        with pytest.raises(ValueError, match="blas_threads"):
+            nnopt.config.set(blas_threads=0)
+    finally:
+        nnopt.config.set(blas_threads=old)
