@@ -116,7 +116,7 @@ def kernels_table(quick):
 
 
 def engine_vs_kernels():
-    from kfac_data import bars
+    from nnopt.data import bars
 
     X, y = bars(100, seed=0)
     obj = nnopt.Objective(lenet5(), "cross_entropy", X, y, cache=False)
@@ -129,7 +129,7 @@ def engine_vs_kernels():
 
 
 def step_times(quick):
-    from kfac_data import bars, curves
+    from nnopt.data import bars, curves
 
     X, y = bars(200, seed=0)
     Xc = curves(200, seed=0)

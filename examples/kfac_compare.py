@@ -41,7 +41,7 @@ from nnopt.nn.zoo import deep_autoencoder, lenet5
 from nnopt.secondorder import foof, hessian_free, kbfgs, kbfgs_l, kfac
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kfac_data import bars, curves  # noqa: E402
+from nnopt.data import bars, curves  # noqa: E402
 
 METHODS = ("sgd", "adam", "kfac", "kbfgs", "kbfgs_l", "foof", "hessian_free")
 

@@ -16,7 +16,7 @@ from .autodiff import (
     vjp,
 )
 from .autodiff.rules.elementwise import stop_gradient
-from . import bounds, config, curvature, diffeq, experiments, minimize, nn, optim, precision, secondorder, testing  # noqa: E402
+from . import bounds, config, curvature, data, diffeq, experiments, minimize, nn, optim, precision, secondorder, testing  # noqa: E402
 from .optim import train  # noqa: E402
 from .objective import Objective  # noqa: E402
 
@@ -24,6 +24,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian", "hvp",
-    "stop_gradient", "UnsupportedOperationError", "Objective", "nn", "config", "precision", "testing", "experiments", "optim", "train", "curvature", "minimize", "secondorder", "bounds", "diffeq",
+    "stop_gradient", "UnsupportedOperationError", "Objective", "nn", "config", "precision", "testing", "experiments", "optim", "train", "curvature", "minimize", "secondorder", "bounds", "diffeq", "data",
     "__version__",
 ]

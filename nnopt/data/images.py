@@ -1,4 +1,4 @@
-"""Data for the second-order examples, generated with a fixed seed (no downloads).
+"""Synthetic image data generated from a fixed seed (no downloads).
 
 * :func:`curves` - CURVES-like 28x28 images: as for the original CURVES set
   (Hinton & Salakhutdinov 2006), each image is a random smooth curve through
@@ -9,8 +9,6 @@
   centre at one of 10 orientations (the class), plus pixel noise;
 * :func:`digits` - the scikit-learn 8x8 digits (1797 images) when
   scikit-learn is installed.
-
-Copy this file next to your own scripts; it depends only on NumPy.
 """
 from __future__ import annotations
 
@@ -40,6 +38,11 @@ def _render(points, size, pen):
     return out.reshape(N, size, size)
 
 
+def _check_count(n, name):
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {n!r}")
+
+
 def curves(n=2000, size=28, pen=0.8, samples=48, seed=0, dtype=np.float32):
     """CURVES-like images, shape (n, size * size), values in [0, 1].
 
@@ -47,6 +50,8 @@ def curves(n=2000, size=28, pen=0.8, samples=48, seed=0, dtype=np.float32):
     curve ``B(t) = (1-t)^2 P0 + 2 t (1-t) P1 + t^2 P2``, sampled at
     ``samples`` values of t and rendered by :func:`_render`.
     """
+    _check_count(n, "n")
+    _check_count(size, "size")
     rng = np.random.default_rng(seed)
     P = rng.uniform(0.1, 0.9, size=(n, 3, 2))
     t = np.linspace(0.0, 1.0, samples)[None, :, None]
@@ -57,6 +62,8 @@ def curves(n=2000, size=28, pen=0.8, samples=48, seed=0, dtype=np.float32):
 def bars(n=2000, size=28, n_classes=10, noise=0.3, seed=0, dtype=np.float32):
     """(X, y): images (n, 1, size, size) of a bar at orientation ``pi * y / n_classes``
     through a random centre, with Gaussian pixel noise; integer labels y."""
+    _check_count(n, "n")
+    _check_count(n_classes, "n_classes")
     rng = np.random.default_rng(seed)
     y = rng.integers(0, n_classes, n)
     angle = np.pi * y / n_classes
