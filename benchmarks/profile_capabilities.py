@@ -60,6 +60,13 @@ def dense_hessian(w, b):
     return lambda: obj.hess(th)
 
 
+def dense_hessian_closed_form(w, b):
+    from nnopt.nn import fast
+
+    obj, th = _objective([8, w, w, 1], b, True)
+    return lambda: fast.hessian(obj.net, "mse", th, obj.X, obj.Y)
+
+
 def neural_form(w, b):
     net = MLP([1, w, w, 1], activation="tanh")
     wts = net.init(seed=0)
@@ -84,6 +91,7 @@ WORKLOADS = {
     "HVP, fast R-operator ([10,50,50,50,1], batch 1000)": (hvp_fast, 50, 1000, 5),
     "HVP, general engine ([10,50,50,50,1], batch 1000)": (hvp_engine, 50, 1000, 5),
     "dense Hessian, fast path ([8,30,30,1], batch 200)": (dense_hessian, 30, 200, 5),
+    "dense Hessian, closed form ([8,30,30,1], batch 200)": (dense_hessian_closed_form, 30, 200, 5),
     "neural-form loss + gradient ([1,32,32,1], 200 points)": (neural_form, 32, 200, 1),
 }
 

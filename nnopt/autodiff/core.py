@@ -23,6 +23,23 @@ Rule conventions (the names are fixed across all rule tables)::
 
 where ``g`` is the output cotangent, ``t`` the argument's tangent, ``ans``
 the primitive's output and ``args`` its (unwrapped) inputs.
+
+Speed.  At the sizes nnopt's users run, a primitive's arithmetic takes a few
+microseconds or less, so the engine's own cost per primitive matters, and
+the hot path is kept short (docs/speed.md has the measurements):
+
+* a primitive call finds the innermost trace in one pass over its arguments
+  (:meth:`Primitive.__call__`); primitives of one or two positional
+  arguments and no parameters (:class:`UnaryPrimitive`,
+  :class:`BinaryPrimitive`: the element-wise arithmetic and functions,
+  ``matmul``) have a shorter call path still;
+* a trace calls the NumPy implementation directly unless a value of an
+  outer trace is involved, and a call without keyword parameters passes
+  none (no ``**{}``), here and to the rules;
+* a reverse-mode node is a plain tuple referring to its parents by index,
+  tracers are built without a Python-level ``__init__``;
+* the reverse pass sums cotangents in place into buffers it allocated
+  itself, and :func:`shape_of` reads shapes without ``np.shape``'s dispatch.
 """
 from __future__ import annotations
 
@@ -32,11 +49,14 @@ import numpy as np
 
 __all__ = [
     "Primitive",
+    "UnaryPrimitive",
+    "BinaryPrimitive",
     "Tracer",
     "VJPTracer",
     "JVPTracer",
     "bind",
     "getval",
+    "shape_of",
     "is_traced",
     "UnsupportedOperationError",
 ]
@@ -73,10 +93,18 @@ class Primitive:
         self.nondiff = nondiff
 
     def __call__(self, *args, **params):
+        # ``bind`` inlined: this is the hottest function of the engine.
+        top = None
         for a in args:
             if isinstance(a, Tracer):
-                return bind(self, args, params)
-        return self.impl(*args, **params)  # plain arrays: no trace involved
+                t = a.trace
+                if top is None or t.level > top.level:
+                    top = t
+        if top is None:  # plain arrays: no trace involved
+            return self.impl(*args, **params) if params else self.impl(*args)
+        if self.nondiff and not top.sees_nondiff:
+            return self.impl(*[getval(a) for a in args], **params)
+        return top.process(self, args, params)
 
     def defvjp(self, *rules, argnums=None):
         """Register one VJP rule per argument (``None`` = not differentiable)."""
@@ -109,6 +137,44 @@ class Primitive:
         return f"<nnopt primitive {self.name}>"
 
 
+_NO_PARAMS = {}  # shared, never mutated: the params of a call without keywords
+
+
+class UnaryPrimitive(Primitive):
+    """A primitive of one positional argument and no parameters (``exp``,
+    ``sin``, ...): the same as :class:`Primitive`, with a shorter call path."""
+
+    __slots__ = ()
+
+    def __call__(self, x):
+        if isinstance(x, Tracer):
+            trace = x.trace
+            if self.nondiff and not trace.sees_nondiff:
+                return self.impl(getval(x))
+            return trace.process(self, (x,), _NO_PARAMS)
+        return self.impl(x)
+
+
+class BinaryPrimitive(Primitive):
+    """A primitive of two positional arguments and no parameters (``add``,
+    ``multiply``, ...): the same as :class:`Primitive`, with a shorter call path."""
+
+    __slots__ = ()
+
+    def __call__(self, x, y):
+        if isinstance(x, Tracer):
+            top = x.trace
+            if isinstance(y, Tracer) and y.trace.level > top.level:
+                top = y.trace
+        elif isinstance(y, Tracer):
+            top = y.trace
+        else:
+            return self.impl(x, y)
+        if self.nondiff and not top.sees_nondiff:
+            return self.impl(getval(x), getval(y))
+        return top.process(self, (x, y), _NO_PARAMS)
+
+
 class Tracer:
     """Base of the values seen by a function while a transform runs.
 
@@ -118,13 +184,18 @@ class Tracer:
     the differentiable versions, or fail with a clear error.
     """
 
-    __slots__ = ("trace",)
+    # ``value`` is the wrapped value one level down (the primal, for forward
+    # mode): a plain array or a tracer of an outer transform.
+    __slots__ = ("trace", "value")
     __array_priority__ = 1000.0
 
     # -- array-like attributes -------------------------------------------------
     @property
     def shape(self):
-        return np.shape(getval(self))
+        v = self.value
+        while isinstance(v, Tracer):
+            v = v.value
+        return v.shape if type(v) is np.ndarray else np.shape(v)
 
     @property
     def dtype(self):
@@ -314,8 +385,17 @@ _ops = _OpsProxy()
 def getval(x):
     """Strip every level of tracing: the plain value underneath."""
     while isinstance(x, Tracer):
-        x = x.primal if isinstance(x, JVPTracer) else x.value
+        x = x.value
     return x
+
+
+def shape_of(x):
+    """``np.shape(getval(x))``, without NumPy's dispatch for arrays and tracers."""
+    while isinstance(x, Tracer):
+        x = x.value
+    if type(x) is np.ndarray:
+        return x.shape
+    return np.shape(x)
 
 
 def is_traced(x):
@@ -323,7 +403,10 @@ def is_traced(x):
 
 
 def _dtype_of(x):
-    x = getval(x)
+    while isinstance(x, Tracer):
+        x = x.value
+    if type(x) is np.ndarray:
+        return x.dtype
     dtype = getattr(x, "dtype", None)
     if dtype is not None:
         return dtype
@@ -363,22 +446,17 @@ def bind(prim, args, params):
     return top.process(prim, args, params)
 
 
-class Node:
-    """One recorded primitive call of a reverse-mode trace."""
-
-    __slots__ = ("index", "prim", "vals", "params", "ans", "parents")
-
-    def __init__(self, index, prim, vals, params, ans, parents):
-        self.index = index
-        self.prim = prim
-        self.vals = vals
-        self.params = params
-        self.ans = ans
-        self.parents = parents
-
-
 class VJPTrace:
-    """Reverse-mode trace: records nodes in creation (= topological) order."""
+    """Reverse-mode trace: records one node per primitive call, in creation
+    (= topological) order.
+
+    A node is the tuple ``(prim, vals, params, parents, ans)``: the primitive,
+    its unwrapped arguments and parameters, the ``(argument number, node
+    index)`` pairs of the arguments recorded on this trace, and the output;
+    inputs are recorded as ``None``.  Nodes refer to their parents by index,
+    never to tracers, so a trace and its tracers form no reference cycle and
+    a finished graph is freed at once.
+    """
 
     __slots__ = ("level", "nodes")
     sees_nondiff = False
@@ -388,37 +466,72 @@ class VJPTrace:
         self.nodes = []
 
     def new_input(self, value):
-        node = Node(len(self.nodes), None, (), None, value, ())
-        self.nodes.append(node)
-        return VJPTracer(value, self, node)
+        nodes = self.nodes
+        tracer = _new(VJPTracer)
+        tracer.value = value
+        tracer.trace = self
+        tracer.index = len(nodes)
+        nodes.append(None)
+        return tracer
 
     def process(self, prim, args, params):
-        vals = []
-        parents = []
-        for i, a in enumerate(args):
-            if isinstance(a, VJPTracer) and a.trace is self:
-                vals.append(a.value)
-                parents.append((i, a.node))
-            else:
-                vals.append(a)
-        ans = bind(prim, vals, params)
+        # Unwrap this trace's tracers; ``nested`` when a value of an outer
+        # trace remains (then the call is dispatched again, one level down).
+        if len(args) == 1:  # unary primitives: the common case, unrolled
+            a = args[0]  # a tracer of this trace (it is the top one)
+            v = a.value
+            vals = [v]
+            parents = [(0, a.index)]
+            nested = isinstance(v, Tracer)
+        else:
+            vals = list(args)
+            parents = []
+            nested = False
+            for i in range(len(vals)):
+                a = vals[i]
+                if isinstance(a, Tracer):
+                    if a.trace is self:
+                        v = a.value
+                        vals[i] = v
+                        parents.append((i, a.index))
+                        if isinstance(v, Tracer):
+                            nested = True
+                    else:
+                        nested = True
+        if nested:
+            ans = bind(prim, vals, params)
+        else:
+            ans = prim.impl(*vals, **params) if params else prim.impl(*vals)
         if not prim.vjps and prim.vjp_all is None:
             raise UnsupportedOperationError(
                 f"nnopt: no reverse-mode rule for '{prim.name}'"
             )
         nodes = self.nodes
-        node = Node(len(nodes), prim, vals, params, ans, tuple(parents))
-        nodes.append(node)
-        return VJPTracer(ans, self, node)
+        tracer = _new(VJPTracer)
+        tracer.value = ans
+        tracer.trace = self
+        tracer.index = len(nodes)
+        nodes.append((prim, vals, params, parents, ans))
+        return tracer
 
 
 class VJPTracer(Tracer):
-    __slots__ = ("value", "node")
+    """A value recorded by a :class:`VJPTrace`; ``index`` locates its node
+    in ``trace.nodes``."""
 
-    def __init__(self, value, trace, node):
+    __slots__ = ("index",)
+
+    def __init__(self, value, trace, index):
         self.value = value
         self.trace = trace
-        self.node = node
+        self.index = index
+
+    @property
+    def node(self):
+        return self
+
+
+_new = object.__new__  # builds tracers without a Python-level __init__ call
 
 
 class JVPTrace:
@@ -431,44 +544,69 @@ class JVPTrace:
         self.level = next(_trace_counter)
 
     def process(self, prim, args, params):
-        primals = []
-        tangents = []
-        any_tangent = False
-        for a in args:
-            if isinstance(a, JVPTracer) and a.trace is self:
-                primals.append(a.primal)
-                tangents.append(a.tangent)
-                any_tangent = True
-            else:
-                primals.append(a)
-                tangents.append(None)
-        ans = bind(prim, primals, params)
-        if not any_tangent:
+        if len(args) == 1:  # unary primitives, unrolled
+            a = args[0]  # a tracer of this trace (it is the top one)
+            v = a.value
+            primals = [v]
+            pairs = [(0, a.tangent)]  # (argument number, tangent)
+            nested = isinstance(v, Tracer)
+        else:
+            primals = list(args)
+            pairs = []
+            nested = False
+            for i in range(len(primals)):
+                a = primals[i]
+                if isinstance(a, Tracer):
+                    if a.trace is self:
+                        v = a.value
+                        primals[i] = v
+                        pairs.append((i, a.tangent))
+                        if isinstance(v, Tracer):
+                            nested = True
+                    else:
+                        nested = True
+        if nested:
+            ans = bind(prim, primals, params)
+        else:
+            ans = prim.impl(*primals, **params) if params else prim.impl(*primals)
+        if not pairs:
             return ans
         if prim.jvp_all is not None:
+            tangents = [None] * len(primals)
+            for i, t in pairs:
+                tangents[i] = t
             tangent = prim.jvp_all(tangents, ans, *primals, **params)
         else:
             tangent = None
-            for i, t in enumerate(tangents):
-                if t is None:
-                    continue
-                rule = prim.jvps.get(i)
+            jvps = prim.jvps
+            for i, t in pairs:
+                rule = jvps.get(i)
                 if rule is None:
                     raise UnsupportedOperationError(
                         f"nnopt: no forward-mode rule for argument {i} of '{prim.name}'"
                     )
-                contrib = rule(t, ans, *primals, **params)
+                contrib = rule(t, ans, *primals, **params) if params else rule(t, ans, *primals)
                 tangent = contrib if tangent is None else _ops.add(tangent, contrib)
-        return JVPTracer(ans, tangent, self)
+        out = _new(JVPTracer)
+        out.value = ans
+        out.tangent = tangent
+        out.trace = self
+        return out
 
 
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+    """A primal value (``value``, also ``primal``) with its tangent."""
+
+    __slots__ = ("tangent",)
 
     def __init__(self, primal, tangent, trace):
-        self.primal = primal
+        self.value = primal
         self.tangent = tangent
         self.trace = trace
+
+    @property
+    def primal(self):
+        return self.value
 
 
 # ---------------------------------------------------------------------------
@@ -508,44 +646,56 @@ class IndexCotangent:
 def backward(trace, out_nodes_and_cts, wanted):
     """Pull cotangents back through ``trace``.
 
-    ``out_nodes_and_cts`` pairs output nodes with their cotangents; returns
-    the cotangents of the nodes in ``wanted`` (``None`` where unreached).
+    ``out_nodes_and_cts`` pairs output tracers (anything with the ``index``
+    of a node) with their cotangents; returns the cotangents of the tracers
+    in ``wanted`` (``None`` where unreached).
+
+    Cotangents are summed in place into buffers that this pass allocated
+    itself (``owned``); a rule's result is never written to, since it may
+    alias a value of the forward pass (``add`` passes its cotangent through).
     """
     nodes = trace.nodes
-    cts = [None] * len(nodes)
-    owned = [False] * len(nodes)
+    n = len(nodes)
+    cts = [None] * n
+    owned = [False] * n
     for node, g in out_nodes_and_cts:
         _accumulate(cts, owned, node.index, g)
-    for k in range(len(nodes) - 1, -1, -1):
+    for k in range(n - 1, -1, -1):
         g = cts[k]
         if g is None:
             continue
         node = nodes[k]
-        prim = node.prim
-        if prim is None:
+        if node is None:  # an input
             continue
-        if isinstance(g, IndexCotangent):
+        prim, vals, params, parents, ans = node
+        if type(g) is IndexCotangent:
             g = g.dense()
         cts[k] = None  # free memory as we go
-        parents = node.parents
         if prim.vjp_all is not None:
-            argnums = tuple(i for i, _ in parents)
-            results = prim.vjp_all(g, node.ans, *node.vals, argnums=argnums, **node.params)
-            for (i, parent), ct in zip(parents, results):
-                _accumulate(cts, owned, parent.index, ct)
+            argnums = tuple([i for i, _ in parents])
+            results = prim.vjp_all(g, ans, *vals, argnums=argnums, **params)
+            for (i, j), ct in zip(parents, results):
+                if cts[j] is None:
+                    cts[j] = ct
+                else:
+                    _accumulate(cts, owned, j, ct)
         else:
-            for i, parent in parents:
-                rule = prim.vjps.get(i)
+            vjps = prim.vjps
+            for i, j in parents:
+                rule = vjps.get(i)
                 if rule is None:
                     raise UnsupportedOperationError(
                         f"nnopt: no reverse-mode rule for argument {i} of '{prim.name}'"
                     )
-                ct = rule(g, node.ans, *node.vals, **node.params)
-                _accumulate(cts, owned, parent.index, ct)
+                ct = rule(g, ans, *vals, **params) if params else rule(g, ans, *vals)
+                if cts[j] is None:
+                    cts[j] = ct
+                else:
+                    _accumulate(cts, owned, j, ct)
     out = []
     for node in wanted:
         g = cts[node.index]
-        if isinstance(g, IndexCotangent):
+        if type(g) is IndexCotangent:
             g = g.dense()
         out.append(g)
     return out
@@ -556,8 +706,8 @@ def _accumulate(cts, owned, k, ct):
     if prev is None:
         cts[k] = ct
         return
-    if isinstance(ct, IndexCotangent):
-        if isinstance(prev, IndexCotangent):
+    if type(ct) is IndexCotangent:
+        if type(prev) is IndexCotangent:
             buf = prev.dense()
             ct.add_into(buf)
             cts[k], owned[k] = buf, True
@@ -566,7 +716,7 @@ def _accumulate(cts, owned, k, ct):
         else:
             cts[k] = _ops.add(prev, ct.dense())
         return
-    if isinstance(prev, IndexCotangent):
+    if type(prev) is IndexCotangent:
         if isinstance(ct, Tracer):
             cts[k] = _ops.add(prev.dense(), ct)
         else:
@@ -574,13 +724,14 @@ def _accumulate(cts, owned, k, ct):
             prev.add_into(buf)
             cts[k], owned[k] = buf, True
         return
-    if (
-        owned[k]
-        and type(ct) is np.ndarray
-        and ct.shape == prev.shape
-        and ct.dtype == prev.dtype
-    ):
-        np.add(prev, ct, out=prev)
-        return
+    if type(ct) is np.ndarray:
+        if owned[k] and ct.shape == prev.shape and ct.dtype == prev.dtype:
+            np.add(prev, ct, out=prev)
+            return
+        if type(prev) is np.ndarray:
+            # np.add is what the add primitive runs on plain arrays
+            cts[k] = np.add(prev, ct)
+            owned[k] = type(cts[k]) is np.ndarray
+            return
     cts[k] = _ops.add(prev, ct)
     owned[k] = type(cts[k]) is np.ndarray

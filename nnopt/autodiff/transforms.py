@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer, backward, getval
+from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer, backward, getval, shape_of
 
 __all__ = ["vjp", "jvp", "grad", "value_and_grad", "jacobian", "hessian", "hvp"]
 
@@ -31,6 +31,8 @@ _FLOAT_KINDS = ("f",)
 
 def _as_input(x, what):
     """Validate a differentiable input: a real floating array (or tracer)."""
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return x  # the common case, checked first
     if isinstance(x, Tracer):
         return x
     if isinstance(x, (bool, np.bool_)):
@@ -80,12 +82,13 @@ def _unflatten(defn, leaves):
     return kind(out)
 
 
-def _shape(x):
-    return np.shape(getval(x))
+_shape = shape_of
 
 
 def _dtype(x):
     v = getval(x)
+    if type(v) is np.ndarray:
+        return v.dtype
     if hasattr(v, "dtype"):
         return v.dtype
     try:
@@ -114,6 +117,13 @@ def _unit(n, i, dtype):
 
 def _match(ct, primal):
     """Cast a cotangent to its primal's dtype (mixed-precision functions)."""
+    if (
+        type(ct) is np.ndarray
+        and type(primal) is np.ndarray
+        and ct.dtype == primal.dtype
+        and ct.shape == primal.shape
+    ):
+        return ct  # the common case
     if _dtype(ct) != _dtype(primal) and _dtype(primal) != object:
         from .rules.elementwise import astype
 
@@ -173,8 +183,8 @@ def vjp(f, *primals):
                     f"shape {_shape(leaf)}"
                 )
             if isinstance(leaf, VJPTracer) and leaf.trace is trace:
-                pairs.append((leaf.node, ct))
-        results = backward(trace, pairs, [b.node for b in boxed]) if pairs else [None] * len(boxed)
+                pairs.append((leaf, ct))  # a reverse-mode tracer is its own graph node
+        results = backward(trace, pairs, boxed) if pairs else [None] * len(boxed)
         return tuple(
             _zeros(p) if r is None else _match(r, p) for r, p in zip(results, primals)
         )
@@ -192,18 +202,20 @@ def value_and_grad(f, argnums=0):
         raise TypeError(f"value_and_grad: f must be callable, got {type(f).__name__}")
 
     def value_and_grad_f(*args):
+        # vjp(f, ...) and one pullback of the unit cotangent, written out
+        # (the generic vjp's pytree handling and checks are not needed here).
         single, nums = _argnums_tuple(argnums, len(args), "grad")
-
-        def f_of_wrt(*wrt):
-            full = list(args)
-            for a, w in zip(nums, wrt):
-                full[a] = w
-            return f(*full)
-
         wrt = [_as_input(args[a], f"grad: argument {a}") for a in nums]
-        value, pullback = vjp(f_of_wrt, *wrt)
-        if isinstance(value, (tuple, list)):
+        trace = VJPTrace()
+        boxed = [trace.new_input(p) for p in wrt]
+        full = list(args)
+        for a, b in zip(nums, boxed):
+            full[a] = b
+        out = f(*full)
+        if isinstance(out, (tuple, list)):
             raise TypeError("grad: f must return a scalar array, got a tuple/list")
+        traced = isinstance(out, VJPTracer) and out.trace is trace
+        value = out.value if traced else out
         shape = _shape(value)
         if shape != ():
             raise TypeError(
@@ -213,7 +225,11 @@ def value_and_grad(f, argnums=0):
         dtype = _dtype(value)
         if dtype.kind != "f" and dtype != object:
             raise TypeError(f"grad: f must return a floating-point scalar, got dtype {dtype}")
-        grads = pullback(_unit(1, 0, dtype).reshape(()))
+        if traced:
+            results = backward(trace, [(out, _unit(1, 0, dtype).reshape(()))], boxed)
+        else:
+            results = [None] * len(boxed)
+        grads = tuple(_zeros(p) if r is None else _match(r, p) for r, p in zip(results, wrt))
         return value, (grads[0] if single else grads)
 
     return value_and_grad_f

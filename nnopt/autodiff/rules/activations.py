@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Primitive, getval
+from ..core import UnaryPrimitive, getval
 from .elementwise import expm1, is_mp, multiply, where
 
 __all__ = ["relu", "elu"]
@@ -16,6 +16,8 @@ __all__ = ["relu", "elu"]
 def _positive(x):
     """The plain indicator 1[x > 0] in x's dtype (float64 for mp arrays)."""
     xv = getval(x)
+    if type(xv) is np.ndarray and xv.dtype.kind == "f":
+        return np.greater(xv, 0).astype(xv.dtype)
     dtype = np.float64 if is_mp(xv) else np.result_type(xv)
     return np.greater(xv, 0).astype(dtype)
 
@@ -26,7 +28,7 @@ def _relu_impl(x):
     return np.maximum(x, 0)
 
 
-relu = Primitive("relu", _relu_impl)
+relu = UnaryPrimitive("relu", _relu_impl)
 relu.defvjp(lambda g, ans, x: multiply(g, _positive(x)))
 relu.defjvp(lambda t, ans, x: multiply(t, _positive(x)))
 

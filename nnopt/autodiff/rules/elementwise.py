@@ -14,7 +14,7 @@ import mpmath
 import numpy as np
 import scipy.special
 
-from ..core import Primitive, getval
+from ..core import BinaryPrimitive, Primitive, Tracer, UnaryPrimitive, getval, shape_of
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "negative", "power",
@@ -33,7 +33,10 @@ __all__ = [
 
 def is_mp(x):
     """True for object arrays / scalars of mpmath numbers (the mp interpreter)."""
-    x = getval(x)
+    while isinstance(x, Tracer):
+        x = x.value
+    if type(x) is np.ndarray:
+        return x.dtype.kind == "O"
     return getattr(x, "dtype", None) == object or isinstance(x, mpmath.mpf)
 
 
@@ -57,13 +60,16 @@ def _unary(name, npfn, mpfn):
             return mp_apply(x)
         return npfn(x)
 
-    return Primitive(name, impl)
+    return UnaryPrimitive(name, impl)
 
 
 def unbroadcast(g, shape):
     """Sum ``g`` over the axes that broadcasting added to an array of ``shape``."""
-    gshape = np.shape(getval(g))
-    if gshape == tuple(shape):
+    gshape = shape_of(g)
+    if gshape == shape:
+        return g  # the common case: no broadcasting happened
+    shape = tuple(shape)
+    if gshape == shape:
         return g
     ndiff = len(gshape) - len(shape)
     axes = tuple(range(ndiff)) + tuple(
@@ -74,13 +80,21 @@ def unbroadcast(g, shape):
 
     if axes:
         g = _sum(g, axis=axes, keepdims=False)
-    if np.shape(getval(g)) != tuple(shape):
+    if shape_of(g) != shape:
         g = reshape(g, shape)
     return g
 
 
-def _shape(x):
-    return np.shape(getval(x))
+def _unbroadcast_like(g, x):
+    """``unbroadcast(g, shape of x)``; the no-broadcast case costs no further call."""
+    gs = g.shape if type(g) is np.ndarray else shape_of(g)
+    xs = x.shape if type(x) is np.ndarray else shape_of(x)
+    if gs == xs:
+        return g
+    return unbroadcast(g, xs)
+
+
+_shape = shape_of
 
 
 def _const(x, value, mpvalue):
@@ -92,47 +106,47 @@ def _const(x, value, mpvalue):
 # arithmetic
 # ---------------------------------------------------------------------------
 
-add = Primitive("add", np.add)
+add = BinaryPrimitive("add", np.add)
 add.defvjp(
-    lambda g, ans, x, y: unbroadcast(g, _shape(x)),
-    lambda g, ans, x, y: unbroadcast(g, _shape(y)),
+    lambda g, ans, x, y: _unbroadcast_like(g, x),
+    lambda g, ans, x, y: _unbroadcast_like(g, y),
 )
 add.defjvp(
     lambda t, ans, x, y: _broadcast_tangent(t, ans),
     lambda t, ans, x, y: _broadcast_tangent(t, ans),
 )
 
-subtract = Primitive("subtract", np.subtract)
+subtract = BinaryPrimitive("subtract", np.subtract)
 subtract.defvjp(
-    lambda g, ans, x, y: unbroadcast(g, _shape(x)),
-    lambda g, ans, x, y: unbroadcast(negative(g), _shape(y)),
+    lambda g, ans, x, y: _unbroadcast_like(g, x),
+    lambda g, ans, x, y: _unbroadcast_like(negative(g), y),
 )
 subtract.defjvp(
     lambda t, ans, x, y: _broadcast_tangent(t, ans),
     lambda t, ans, x, y: _broadcast_tangent(negative(t), ans),
 )
 
-multiply = Primitive("multiply", np.multiply)
+multiply = BinaryPrimitive("multiply", np.multiply)
 multiply.defvjp(
-    lambda g, ans, x, y: unbroadcast(multiply(g, y), _shape(x)),
-    lambda g, ans, x, y: unbroadcast(multiply(g, x), _shape(y)),
+    lambda g, ans, x, y: _unbroadcast_like(multiply(g, y), x),
+    lambda g, ans, x, y: _unbroadcast_like(multiply(g, x), y),
 )
 multiply.defjvp(
     lambda t, ans, x, y: _broadcast_tangent(multiply(t, y), ans),
     lambda t, ans, x, y: _broadcast_tangent(multiply(x, t), ans),
 )
 
-divide = Primitive("divide", np.divide)
+divide = BinaryPrimitive("divide", np.divide)
 divide.defvjp(
-    lambda g, ans, x, y: unbroadcast(divide(g, y), _shape(x)),
-    lambda g, ans, x, y: unbroadcast(negative(divide(multiply(g, ans), y)), _shape(y)),
+    lambda g, ans, x, y: _unbroadcast_like(divide(g, y), x),
+    lambda g, ans, x, y: _unbroadcast_like(negative(divide(multiply(g, ans), y)), y),
 )
 divide.defjvp(
     lambda t, ans, x, y: _broadcast_tangent(divide(t, y), ans),
     lambda t, ans, x, y: _broadcast_tangent(negative(divide(multiply(t, ans), y)), ans),
 )
 
-negative = Primitive("negative", np.negative)
+negative = UnaryPrimitive("negative", np.negative)
 negative.defvjp(lambda g, ans, x: negative(g))
 negative.defjvp(lambda t, ans, x: negative(t))
 
@@ -141,7 +155,7 @@ def _power_impl(x, y):
     return np.power(x, y)
 
 
-power = Primitive("power", _power_impl)
+power = BinaryPrimitive("power", _power_impl)
 
 
 def _power_dx(x, y):
@@ -172,8 +186,8 @@ def _power_dy(ans, x):
 
 
 power.defvjp(
-    lambda g, ans, x, y: unbroadcast(multiply(g, _power_dx(x, y)), _shape(x)),
-    lambda g, ans, x, y: unbroadcast(multiply(g, _power_dy(ans, x)), _shape(y)),
+    lambda g, ans, x, y: _unbroadcast_like(multiply(g, _power_dx(x, y)), x),
+    lambda g, ans, x, y: _unbroadcast_like(multiply(g, _power_dy(ans, x)), y),
 )
 power.defjvp(
     lambda t, ans, x, y: _broadcast_tangent(multiply(t, _power_dx(x, y)), ans),
@@ -183,11 +197,12 @@ power.defjvp(
 
 def _broadcast_tangent(t, ans):
     """A tangent contribution broadcast to the output's shape."""
-    if _shape(t) == _shape(ans):
+    shape = ans.shape if type(ans) is np.ndarray else shape_of(ans)
+    if (t.shape if type(t) is np.ndarray else shape_of(t)) == shape:
         return t
     from .shape import broadcast_to
 
-    return broadcast_to(t, _shape(ans))
+    return broadcast_to(t, shape)
 
 
 # ---------------------------------------------------------------------------
@@ -290,7 +305,7 @@ def _sign_impl(x):
     return np.sign(x)
 
 
-sign = Primitive("sign", _sign_impl, nondiff=True)
+sign = UnaryPrimitive("sign", _sign_impl, nondiff=True)
 abs.defvjp(lambda g, ans, x: multiply(g, sign(x)))
 abs.defjvp(lambda t, ans, x: multiply(t, sign(x)))
 
@@ -308,8 +323,8 @@ def _mp_binary(npfn, mpfn):
 
 
 # mpmath.mpf(...) so that max(mpf, 0.5) stays an mpf, not a Python float.
-maximum = Primitive("maximum", _mp_binary(np.maximum, lambda a, b: mpmath.mpf(max(a, b))))
-minimum = Primitive("minimum", _mp_binary(np.minimum, lambda a, b: mpmath.mpf(min(a, b))))
+maximum = BinaryPrimitive("maximum", _mp_binary(np.maximum, lambda a, b: mpmath.mpf(max(a, b))))
+minimum = BinaryPrimitive("minimum", _mp_binary(np.minimum, lambda a, b: mpmath.mpf(min(a, b))))
 
 
 def _select_weight(x, y, wins):
@@ -328,16 +343,16 @@ def _dtype_of_value(v):
 
 
 maximum.defvjp(
-    lambda g, ans, x, y: unbroadcast(multiply(g, _select_weight(x, y, np.greater)), _shape(x)),
-    lambda g, ans, x, y: unbroadcast(multiply(g, _select_weight(y, x, np.greater)), _shape(y)),
+    lambda g, ans, x, y: _unbroadcast_like(multiply(g, _select_weight(x, y, np.greater)), x),
+    lambda g, ans, x, y: _unbroadcast_like(multiply(g, _select_weight(y, x, np.greater)), y),
 )
 maximum.defjvp(
     lambda t, ans, x, y: _broadcast_tangent(multiply(t, _select_weight(x, y, np.greater)), ans),
     lambda t, ans, x, y: _broadcast_tangent(multiply(t, _select_weight(y, x, np.greater)), ans),
 )
 minimum.defvjp(
-    lambda g, ans, x, y: unbroadcast(multiply(g, _select_weight(x, y, np.less)), _shape(x)),
-    lambda g, ans, x, y: unbroadcast(multiply(g, _select_weight(y, x, np.less)), _shape(y)),
+    lambda g, ans, x, y: _unbroadcast_like(multiply(g, _select_weight(x, y, np.less)), x),
+    lambda g, ans, x, y: _unbroadcast_like(multiply(g, _select_weight(y, x, np.less)), y),
 )
 minimum.defjvp(
     lambda t, ans, x, y: _broadcast_tangent(multiply(t, _select_weight(x, y, np.less)), ans),
@@ -358,8 +373,8 @@ def _zeros_like_value(g):
 
 where.defvjp(
     None,
-    lambda g, ans, c, x, y: unbroadcast(where(c, g, _zeros_like_value(g)), _shape(x)),
-    lambda g, ans, c, x, y: unbroadcast(where(c, _zeros_like_value(g), g), _shape(y)),
+    lambda g, ans, c, x, y: _unbroadcast_like(where(c, g, _zeros_like_value(g)), x),
+    lambda g, ans, c, x, y: _unbroadcast_like(where(c, _zeros_like_value(g), g), y),
     argnums=(0, 1, 2),
 )
 where.defjvp(
@@ -382,11 +397,11 @@ astype = Primitive("astype", _astype_impl)
 astype.defvjp(lambda g, ans, x, dtype: astype(g, _dtype_of_value(getval(x))))
 astype.defjvp(lambda t, ans, x, dtype: astype(t, dtype))
 
-stop_gradient = Primitive("stop_gradient", lambda x: x, nondiff=True)
+stop_gradient = UnaryPrimitive("stop_gradient", lambda x: x, nondiff=True)
 
 
 def _compare(name, fn):
-    return Primitive(name, fn, nondiff=True)
+    return BinaryPrimitive(name, fn, nondiff=True)
 
 
 less = _compare("less", np.less)

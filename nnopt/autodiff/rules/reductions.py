@@ -10,7 +10,7 @@ import builtins
 import mpmath
 import numpy as np
 
-from ..core import Primitive, getval
+from ..core import Primitive, getval, shape_of
 from .elementwise import divide, multiply
 
 __all__ = ["sum", "max", "min", "normalize_axis", "expand_reduced"]
@@ -54,7 +54,7 @@ sum = Primitive("sum", _sum_impl)  # noqa: A001 (numpy name)
 def _sum_vjp(g, ans, x, axis=None, keepdims=False):
     from .shape import broadcast_to
 
-    shape = np.shape(getval(x))
+    shape = shape_of(x)
     return broadcast_to(expand_reduced(g, shape, axis, keepdims), shape)
 
 

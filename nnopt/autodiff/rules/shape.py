@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import IndexCotangent, Primitive, Tracer, getval
+from ..core import IndexCotangent, Primitive, Tracer, getval, shape_of
 from .elementwise import unbroadcast
 
 __all__ = [
@@ -16,8 +16,7 @@ __all__ = [
 ]
 
 
-def _shape(x):
-    return np.shape(getval(x))
+_shape = shape_of
 
 
 reshape = Primitive("reshape", lambda x, shape: np.reshape(x, shape))
@@ -82,11 +81,14 @@ def _getitem_impl(x, index):
 getitem = Primitive("getitem", _getitem_impl)
 
 
+def _dtype_of_plain(g):
+    return g.dtype if type(g) is np.ndarray else np.asarray(g).dtype
+
+
 def _getitem_vjp(g, ans, x, index):
-    xv = getval(x)
     if isinstance(g, Tracer):
-        return index_add(g, index, np.shape(xv))
-    return IndexCotangent(np.shape(xv), np.asarray(g).dtype, index, g, _is_basic_index(index))
+        return index_add(g, index, shape_of(x))
+    return IndexCotangent(shape_of(x), _dtype_of_plain(g), index, g, _is_basic_index(index))
 
 
 getitem.defvjp(_getitem_vjp)
@@ -158,10 +160,9 @@ block = Primitive("block", _block_impl)
 
 
 def _block_vjp(g, ans, theta, start, stop, shape):
-    tv = getval(theta)
     if isinstance(g, Tracer):
-        return index_add(reshape(g, (-1,)), slice(start, stop), np.shape(tv))
-    return IndexCotangent(np.shape(tv), np.asarray(g).dtype, slice(start, stop), np.reshape(g, -1), True)
+        return index_add(reshape(g, (-1,)), slice(start, stop), shape_of(theta))
+    return IndexCotangent(shape_of(theta), _dtype_of_plain(g), slice(start, stop), np.reshape(g, -1), True)
 
 
 block.defvjp(_block_vjp)

@@ -57,7 +57,7 @@ def _act_grad(g, a, code, gz, gb):
 def forward(x, W, b, act):
     if act in ("tanh", "sigmoid"):
         return _reference.forward(x, W, b, act)
-    z = x @ W
+    z = _reference.matmul(x, W) if x.shape[1] == 1 else x @ W  # see reference.matmul
     _bias_act(z, np.ascontiguousarray(b), _CODES[act])
     return z
 
@@ -67,4 +67,8 @@ def backward(g, a, x, W, act, need_gx=True):
     gz = np.empty_like(g)
     gb = np.empty(g.shape[1], dtype=g.dtype)
     _act_grad(g, np.ascontiguousarray(a), _CODES[act], gz, gb)
-    return (gz @ W.T if need_gx else None), x.T @ gz, gb
+    if not need_gx:
+        gx = None
+    else:
+        gx = _reference.matmul(gz, W.T) if W.shape[1] == 1 else gz @ W.T  # see reference.matmul
+    return gx, x.T @ gz, gb
