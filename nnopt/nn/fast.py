@@ -39,10 +39,14 @@ block of columns is then one matrix product per layer over the samples.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
-from .. import kernels
+from .. import config, kernels
 from ..autodiff.rules.dense import ACTIVATIONS
+from ..kernels.mlp import CODES as _ACT_CODES
+from ..kernels.mlp import LOSSES as _LOSS_CODES
 from ..kernels.dense.reference import matmul as _matmul
 from .layers import Dense
 
@@ -59,8 +63,45 @@ def supports(net, loss_name):
     )
 
 
+_PLANS = weakref.WeakKeyDictionary()  # net -> (dims, codes) for the whole-stack kernels
+
+
+def _stack_args(net, loss_name, theta, X, Y, onehot):
+    """(dims, codes, loss, T) for the whole-stack kernels (:mod:`nnopt.kernels.mlp`),
+    or None where they do not apply (another backend, targets of another shape,
+    non-contiguous arrays)."""
+    if config.get("backend") != "numba":
+        return None
+    plan = _PLANS.get(net)
+    if plan is None:
+        specs = net.layout.specs
+        offset = 0
+        for spec in specs:  # W_1, b_1, W_2, ... back to back in theta
+            if spec.slice.start != offset:
+                return None
+            offset = spec.slice.stop
+        dims = np.array([net.layers[0].n_in] + [layer.n_out for layer in net.layers], dtype=np.int64)
+        codes = np.array([_ACT_CODES[layer.activation] for layer in net.layers], dtype=np.int64)
+        plan = (dims, codes)
+        _PLANS[net] = plan
+    dims, codes = plan
+    T = Y if loss_name == "mse" else onehot
+    n = X.shape[0]
+    if (X.ndim != 2 or X.shape[1] != dims[0] or T is None or T.shape != (n, dims[-1]) or T.dtype != X.dtype
+            or theta.dtype != X.dtype or not (theta.flags.c_contiguous and X.flags.c_contiguous
+                                              and T.flags.c_contiguous)):
+        return None
+    return dims, codes, _LOSS_CODES[loss_name], T
+
+
 def value_and_grad(net, loss_name, theta, X, Y, onehot=None):
-    """Loss and gradient of ``loss(net(theta, X), Y)`` by layer-wise backprop."""
+    """Loss and gradient of ``loss(net(theta, X), Y)`` by layer-wise backprop
+    (one compiled call for the whole stack where :mod:`nnopt.kernels.mlp` applies)."""
+    args = _stack_args(net, loss_name, theta, X, Y, onehot)
+    if args is not None:
+        dims, codes, loss, T = args
+        value, grad = kernels.select("mlp").value_and_grad(theta, X, T, dims, codes, loss)
+        return theta.dtype.type(value), grad
     kern = kernels.select("dense")
     specs = net.layout.specs
     Ws, bs = [], []
@@ -130,6 +171,11 @@ def hvp(net, loss_name, theta, V, X, Y, onehot=None):
     with R{g_L} = 2 R{a_L} / size (mse) or (diag(p) - p p^T) R{a_L} / n (cross-entropy).
     """
     single = V.ndim == 1
+    if single and V.dtype == theta.dtype and V.flags.c_contiguous:
+        args = _stack_args(net, loss_name, theta, X, Y, onehot)
+        if args is not None:
+            dims, codes, loss, T = args
+            return kernels.select("mlp").hvp(theta, V, X, T, dims, codes, loss)
     if not single:
         cols = _unit_columns(V)
         if cols is not None:  # columns of the identity: columns of the Hessian

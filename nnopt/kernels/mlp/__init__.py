@@ -1,0 +1,21 @@
+"""A whole stack of dense layers in one call: loss, gradient, Hessian-vector product.
+
+Signatures shared by ``reference.py`` (NumPy) and ``cpu.py`` (one Numba
+kernel per call, no per-layer Python overhead):
+
+``value_and_grad(theta, X, T, dims, codes, loss) -> (value, grad)``
+    the loss of the network ``a_l = act_l(a_(l-1) W_l + b_l)``, ``a_0 = X``,
+    and its gradient in ``theta``, for ``theta`` laid out layer by layer as
+    ``W_1`` (row-major, shape ``(dims[0], dims[1])``), ``b_1``, ``W_2``, ...;
+    ``codes[l]`` the activation code of layer ``l`` (:data:`CODES`);
+    ``loss`` 0 for the mean squared error against ``T`` (shape of the output)
+    and 1 for the mean cross-entropy with one-hot targets ``T``.
+``hvp(theta, v, X, T, dims, codes, loss) -> Hv``
+    the exact Hessian-vector product (Pearlmutter's R-operator, see
+    :func:`nnopt.nn.fast.hvp`) for one vector ``v``.
+
+``theta``, ``v``, ``X`` and ``T`` share one float dtype (float32 or float64),
+which is kept throughout.
+"""
+CODES = {"identity": 0, "tanh": 1, "sigmoid": 2, "relu": 3}
+LOSSES = {"mse": 0, "cross_entropy": 1}

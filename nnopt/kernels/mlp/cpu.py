@@ -1,0 +1,264 @@
+"""Numba whole-stack kernels: one compiled call per loss + gradient or HVP.
+
+Each call runs the forward pass, the loss and the backward pass of every
+layer inside one ``@njit`` function, so a tiny network pays one dispatch
+instead of a few dozen NumPy calls.  Matrix products go to BLAS
+(``np.dot`` with ``out=``, writing the weight gradients straight into the
+flat gradient vector); a product whose inner dimension is 1 (the first
+layer of a one-input network) is an explicit outer-product loop.  Bias,
+activation and activation derivative are fused loops with the vectorisable
+``tanh`` of :mod:`nnopt.kernels.vecmath`; sums over many terms (the loss)
+are pairwise, as NumPy's.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..dense.cpu import act_grad as _act_grad
+from ..dense.cpu import bias_act as _bias_act
+
+__all__ = ["value_and_grad", "hvp"]
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+@njit(**_JIT)
+def _pairwise_sum(x):
+    """sum(x) of a 1-D array by blocks of 128 combined pairwise."""
+    n = x.size
+    nb = (n + 127) // 128
+    if nb == 0:
+        return x.dtype.type(0)
+    part = np.empty(nb, dtype=x.dtype)
+    for k in range(nb):
+        s = x.dtype.type(0)
+        for i in range(k * 128, min(n, k * 128 + 128)):
+            s += x[i]
+        part[k] = s
+    while nb > 1:
+        half = nb // 2
+        for k in range(half):
+            part[k] = part[2 * k] + part[2 * k + 1]
+        if nb % 2:
+            part[half] = part[nb - 1]
+            nb = half + 1
+        else:
+            nb = half
+    return part[0]
+
+
+@njit(**_JIT)
+def _matmul_into(a, W, out):
+    """out = a @ W (an outer-product loop when the inner dimension is 1)."""
+    if a.shape[1] == 1:
+        for i in range(a.shape[0]):
+            ai = a[i, 0]
+            for j in range(W.shape[1]):
+                out[i, j] = ai * W[0, j]
+    else:
+        np.dot(a, W, out)
+
+
+@njit(**_JIT)
+def _loss_grad(out, T, loss, g):
+    """The loss value; g = dL/dout.  For cross-entropy g first holds the softmax."""
+    n, m = out.shape
+    if loss == 0:
+        scale = out.dtype.type(2.0 / out.size) if out.size else out.dtype.type(0)
+        sq = np.empty(out.size, dtype=out.dtype)
+        k = 0
+        for i in range(n):
+            for j in range(m):
+                d = out[i, j] - T[i, j]
+                sq[k] = d * d
+                g[i, j] = d * scale
+                k += 1
+        return _pairwise_sum(sq) / out.dtype.type(out.size) if out.size else out.dtype.type(np.nan)
+    terms = np.empty(n, dtype=out.dtype)
+    inv_n = out.dtype.type(1.0 / n) if n else out.dtype.type(0)
+    for i in range(n):
+        mx = out[i, 0]
+        for j in range(1, m):
+            mx = max(mx, out[i, j])
+        s = out.dtype.type(0)
+        for j in range(m):
+            e = np.exp(out[i, j] - mx)
+            g[i, j] = e
+            s += e
+        lse = np.log(s) + mx
+        dot = out.dtype.type(0)
+        for j in range(m):
+            dot += out[i, j] * T[i, j]
+            g[i, j] = (g[i, j] / s - T[i, j]) * inv_n
+        terms[i] = lse - dot
+    return _pairwise_sum(terms) / out.dtype.type(n) if n else out.dtype.type(np.nan)
+
+
+@njit(**_JIT)
+def _offsets(dims, n):
+    """Offsets of W_l and b_l in theta and of a_l in an activation workspace."""
+    L = dims.size - 1
+    w_off = np.empty(L, dtype=np.int64)
+    b_off = np.empty(L, dtype=np.int64)
+    a_off = np.empty(L + 1, dtype=np.int64)
+    o, ao = 0, 0
+    for l in range(L):
+        w_off[l] = o
+        o += dims[l] * dims[l + 1]
+        b_off[l] = o
+        o += dims[l + 1]
+        a_off[l] = ao
+        ao += n * dims[l + 1]
+    a_off[L] = ao
+    return w_off, b_off, a_off
+
+
+@njit(**_JIT)
+def value_and_grad(theta, X, T, dims, codes, loss):
+    n = X.shape[0]
+    L = dims.size - 1
+    w_off, b_off, a_off = _offsets(dims, n)
+    work = np.empty(a_off[L], dtype=theta.dtype)
+    a = X
+    for l in range(L):
+        m, k = dims[l], dims[l + 1]
+        W = theta[w_off[l]:w_off[l] + m * k].reshape((m, k))
+        z = work[a_off[l]:a_off[l] + n * k].reshape((n, k))
+        _matmul_into(a, W, z)
+        _bias_act(z, theta[b_off[l]:b_off[l] + k], codes[l])
+        a = z
+    g = np.empty((n, dims[L]), dtype=theta.dtype)
+    value = _loss_grad(a, T, loss, g)
+    grad = np.empty_like(theta)
+    for l in range(L - 1, -1, -1):
+        m, k = dims[l], dims[l + 1]
+        a_l = work[a_off[l]:a_off[l] + n * k].reshape((n, k))
+        a_prev = X if l == 0 else work[a_off[l - 1]:a_off[l - 1] + n * m].reshape((n, m))
+        _act_grad(g, a_l, codes[l], g, grad[b_off[l]:b_off[l] + k])
+        gW = grad[w_off[l]:w_off[l] + m * k].reshape((m, k))
+        if n == 0:
+            gW[:] = 0
+        else:
+            np.dot(a_prev.T, g, gW)
+        if l > 0:
+            W = theta[w_off[l]:w_off[l] + m * k].reshape((m, k))
+            gx = np.empty((n, m), dtype=theta.dtype)
+            _matmul_into(g, W.T, gx)
+            g = gx
+    return value, grad
+
+
+@njit(**_JIT)
+def _d1_d2(a, code, one, zero):
+    """act'(z), act''(z) through the output a (codes as in CODES); one, zero in a's type."""
+    if code == 1:
+        d1 = one - a * a
+        return d1, -(a + a) * d1
+    if code == 2:
+        d1 = a * (one - a)
+        return d1, d1 * (one - (a + a))
+    if code == 3:
+        return (one if a > zero else zero), zero
+    return one, zero
+
+
+@njit(**_JIT)
+def hvp(theta, v, X, T, dims, codes, loss):
+    one = theta.dtype.type(1)
+    zero = theta.dtype.type(0)
+    n = X.shape[0]
+    L = dims.size - 1
+    w_off, b_off, a_off = _offsets(dims, n)
+    acts = np.empty(a_off[L], dtype=theta.dtype)
+    Rzs = np.empty(a_off[L], dtype=theta.dtype)
+    Racts = np.empty(a_off[L], dtype=theta.dtype)
+    a = X
+    for l in range(L):
+        m, k = dims[l], dims[l + 1]
+        W = theta[w_off[l]:w_off[l] + m * k].reshape((m, k))
+        VW = v[w_off[l]:w_off[l] + m * k].reshape((m, k))
+        Vb = v[b_off[l]:b_off[l] + k]
+        z = acts[a_off[l]:a_off[l] + n * k].reshape((n, k))
+        Rz = Rzs[a_off[l]:a_off[l] + n * k].reshape((n, k))
+        Ra = Racts[a_off[l]:a_off[l] + n * k].reshape((n, k))
+        _matmul_into(a, W, z)
+        _bias_act(z, theta[b_off[l]:b_off[l] + k], codes[l])
+        _matmul_into(a, VW, Rz)
+        if l > 0:
+            Ra_prev = Racts[a_off[l - 1]:a_off[l - 1] + n * m].reshape((n, m))
+            _matmul_into(Ra_prev, W, Ra)
+        for i in range(n):
+            for j in range(k):
+                r = Rz[i, j] + Vb[j]
+                if l > 0:
+                    r += Ra[i, j]
+                Rz[i, j] = r
+                d1, _ = _d1_d2(z[i, j], codes[l], one, zero)
+                Ra[i, j] = d1 * r
+        a = z
+    k = dims[L]
+    g = np.empty((n, k), dtype=theta.dtype)
+    _loss_grad(a, T, loss, g)
+    Rg = np.empty((n, k), dtype=theta.dtype)
+    RaL = Racts[a_off[L - 1]:a_off[L - 1] + n * k].reshape((n, k))
+    if loss == 0:
+        scale = theta.dtype.type(2.0 / (n * k)) if n else theta.dtype.type(0)
+        for i in range(n):
+            for j in range(k):
+                Rg[i, j] = RaL[i, j] * scale
+    else:
+        inv_n = theta.dtype.type(1.0 / n) if n else theta.dtype.type(0)
+        p = np.empty(k, dtype=theta.dtype)
+        for i in range(n):  # R{g} = (p * R{a} - p * sum(p * R{a})) / n, p = softmax(out)
+            mx = a[i, 0]
+            for j in range(1, k):
+                mx = max(mx, a[i, j])
+            tot = theta.dtype.type(0)
+            for j in range(k):
+                p[j] = np.exp(a[i, j] - mx)
+                tot += p[j]
+            s = theta.dtype.type(0)
+            for j in range(k):
+                p[j] = p[j] / tot
+                s += p[j] * RaL[i, j]
+            for j in range(k):
+                Rg[i, j] = p[j] * (RaL[i, j] - s) * inv_n
+    Hv = np.empty_like(theta)
+    for l in range(L - 1, -1, -1):
+        m, k = dims[l], dims[l + 1]
+        z = acts[a_off[l]:a_off[l] + n * k].reshape((n, k))
+        Rz = Rzs[a_off[l]:a_off[l] + n * k].reshape((n, k))
+        for i in range(n):
+            for j in range(k):
+                d1, d2 = _d1_d2(z[i, j], codes[l], one, zero)
+                gv = g[i, j]
+                Rg[i, j] = Rg[i, j] * d1 + gv * d2 * Rz[i, j]   # R{delta}
+                g[i, j] = gv * d1                               # delta
+        HW = Hv[w_off[l]:w_off[l] + m * k].reshape((m, k))
+        Hb = Hv[b_off[l]:b_off[l] + k]
+        for j in range(k):
+            Hb[j] = 0
+        for i in range(n):
+            for j in range(k):
+                Hb[j] += Rg[i, j]
+        a_prev = X if l == 0 else acts[a_off[l - 1]:a_off[l - 1] + n * m].reshape((n, m))
+        if n == 0:
+            HW[:] = 0
+        else:
+            np.dot(a_prev.T, Rg, HW)
+            if l > 0:
+                Ra_prev = Racts[a_off[l - 1]:a_off[l - 1] + n * m].reshape((n, m))
+                HW += np.dot(Ra_prev.T, g)
+        if l > 0:
+            W = theta[w_off[l]:w_off[l] + m * k].reshape((m, k))
+            VW = v[w_off[l]:w_off[l] + m * k].reshape((m, k))
+            Rg_new = np.empty((n, m), dtype=theta.dtype)
+            _matmul_into(Rg, W.T, Rg_new)
+            tmp = np.empty((n, m), dtype=theta.dtype)
+            _matmul_into(g, VW.T, tmp)
+            Rg_new += tmp
+            g_new = np.empty((n, m), dtype=theta.dtype)
+            _matmul_into(g, W.T, g_new)
+            Rg, g = Rg_new, g_new
+    return Hv

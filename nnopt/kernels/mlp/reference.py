@@ -1,0 +1,106 @@
+"""NumPy reference of the whole-stack kernels (the specification)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..dense import reference as dense
+
+__all__ = ["value_and_grad", "hvp"]
+
+_NAMES = ("identity", "tanh", "sigmoid", "relu")
+
+
+def _layers(theta, dims):
+    """[(W_l, b_l)] as views of theta (P,)."""
+    out, o = [], 0
+    for l in range(len(dims) - 1):
+        m, k = int(dims[l]), int(dims[l + 1])
+        W = theta[o:o + m * k].reshape(m, k)
+        o += m * k
+        out.append((W, theta[o:o + k]))
+        o += k
+    return out
+
+
+def _derivs(a, code):
+    """(act'(z), act''(z)) through the output a = act(z); None for 1 and 0."""
+    if code == 1:
+        d1 = 1 - a * a
+        return d1, -2 * a * d1
+    if code == 2:
+        d1 = a * (1 - a)
+        return d1, d1 * (1 - 2 * a)
+    if code == 3:
+        return (a > 0).astype(a.dtype), None
+    return None, None
+
+
+def _forward(theta, X, dims, codes):
+    acts = [X]
+    for (W, b), code in zip(_layers(theta, dims), codes):
+        acts.append(dense.forward(acts[-1], W, b, _NAMES[code]))
+    return acts
+
+
+def _loss(out, T, loss):
+    """(value, dL/dout, softmax or None)."""
+    if loss == 0:
+        diff = out - T
+        value = np.mean(diff * diff) if diff.size else out.dtype.type(np.nan)
+        return value, diff * (2.0 / max(diff.size, 1)), None
+    n = out.shape[0]
+    m = out.max(axis=1, keepdims=True)
+    e = np.exp(out - m)
+    s = e.sum(axis=1, keepdims=True)
+    terms = np.log(s[:, 0]) + m[:, 0] - np.sum(out * T, axis=1)
+    value = np.mean(terms) if n else out.dtype.type(np.nan)
+    p = e / s
+    return value, (p - T) / max(n, 1), p
+
+
+def value_and_grad(theta, X, T, dims, codes, loss):
+    layers = _layers(theta, dims)
+    acts = _forward(theta, X, dims, codes)
+    value, g, _ = _loss(acts[-1], T, loss)
+    grad = np.empty_like(theta)
+    gl = _layers(grad, dims)
+    for l in range(len(layers) - 1, -1, -1):
+        W = layers[l][0]
+        gx, gW, gb = dense.backward(g, acts[l + 1], acts[l], W, _NAMES[codes[l]], l > 0)
+        gl[l][0][...] = gW
+        gl[l][1][...] = gb
+        g = gx
+    return value, grad
+
+
+def hvp(theta, v, X, T, dims, codes, loss):
+    layers, vlayers = _layers(theta, dims), _layers(v, dims)
+    acts, Rzs, Racts = [X], [], [np.zeros_like(X)]
+    for (W, b), (VW, Vb), code in zip(layers, vlayers, codes):
+        a_in = acts[-1]
+        acts.append(dense.forward(a_in, W, b, _NAMES[code]))
+        Rz = dense.matmul(Racts[-1], W) + dense.matmul(a_in, VW) + Vb
+        d1, _ = _derivs(acts[-1], code)
+        Rzs.append(Rz)
+        Racts.append(Rz if d1 is None else Rz * d1)
+    out, Rout = acts[-1], Racts[-1]
+    _, g, p = _loss(out, T, loss)
+    if loss == 0:
+        Rg = Rout * (2.0 / max(out.size, 1))
+    else:
+        Rg = (p * Rout - p * np.sum(p * Rout, axis=1, keepdims=True)) / max(out.shape[0], 1)
+    Hv = np.empty_like(theta)
+    hl = _layers(Hv, dims)
+    for l in range(len(layers) - 1, -1, -1):
+        d1, d2 = _derivs(acts[l + 1], codes[l])
+        delta = g if d1 is None else g * d1
+        Rdelta = Rg if d1 is None else Rg * d1
+        if d2 is not None:
+            Rdelta = Rdelta + g * d2 * Rzs[l]
+        hl[l][0][...] = Racts[l].T @ delta + acts[l].T @ Rdelta
+        hl[l][1][...] = Rdelta.sum(axis=0)
+        if l > 0:
+            W, VW = layers[l][0], vlayers[l][0]
+            Rg = dense.matmul(Rdelta, W.T) + dense.matmul(delta, VW.T)
+            g = dense.matmul(delta, W.T)
+    return Hv

@@ -1,0 +1,71 @@
+"""The whole-stack kernels: Numba equals the NumPy reference, and the reference
+equals the general differentiation engine (value, gradient, Hessian-vector product)."""
+import numpy as np
+import pytest
+
+import nnopt
+from nnopt.kernels.mlp import CODES, LOSSES, cpu, reference
+from nnopt.nn import Dense, Sequential
+
+CASES = [  # sizes, activations, loss
+    ([1, 20, 20, 1], ["tanh", "tanh", None], "mse"),
+    ([3, 7, 5, 4], ["tanh", "sigmoid", "relu"], "cross_entropy"),
+    ([4, 6, 3], ["relu", None], "mse"),
+    ([2, 9, 1], ["sigmoid", "tanh"], "mse"),
+    ([5, 3], [None], "cross_entropy"),
+]
+
+
+def _problem(sizes, acts, loss, n, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    dims = np.array(sizes, dtype=np.int64)
+    codes = np.array([CODES[a or "identity"] for a in acts], dtype=np.int64)
+    P = sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1))
+    theta = (0.7 * rng.normal(size=P)).astype(dtype)
+    v = rng.normal(size=P).astype(dtype)
+    X = rng.normal(size=(n, sizes[0])).astype(dtype)
+    if loss == "mse":
+        T = rng.normal(size=(n, sizes[-1])).astype(dtype)
+    else:
+        T = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], n)]
+    return theta, v, X, T, dims, codes, LOSSES[loss]
+
+
+def _close(a, b, dtype, factor=200):
+    tol = factor * np.finfo(dtype).eps
+    scale = max(1.0, float(np.abs(b).max(initial=0)))
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol * scale)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 17, 130])
+@pytest.mark.parametrize("sizes, acts, loss", CASES)
+def test_cpu_equals_reference(sizes, acts, loss, n, dtype):
+    theta, v, X, T, dims, codes, lcode = _problem(sizes, acts, loss, n, dtype)
+    value, grad = cpu.value_and_grad(theta, X, T, dims, codes, lcode)
+    rvalue, rgrad = reference.value_and_grad(theta, X, T, dims, codes, lcode)
+    hv = cpu.hvp(theta, v, X, T, dims, codes, lcode)
+    rhv = reference.hvp(theta, v, X, T, dims, codes, lcode)
+    assert grad.dtype == hv.dtype == rgrad.dtype == rhv.dtype == dtype
+    assert grad.shape == hv.shape == theta.shape
+    if n == 0:
+        assert np.isnan(value) and np.isnan(rvalue)
+        assert not grad.any() and not hv.any() and not rgrad.any() and not rhv.any()
+        return
+    _close(np.float64(value), np.float64(rvalue), dtype)
+    _close(grad, rgrad, dtype)
+    _close(hv, rhv, dtype)
+
+
+@pytest.mark.parametrize("sizes, acts, loss", CASES)
+def test_reference_equals_general_engine(sizes, acts, loss):
+    theta, v, X, T, dims, codes, lcode = _problem(sizes, acts, loss, 23, np.float64, seed=1)
+    net = Sequential([Dense(sizes[i], sizes[i + 1], activation=a) for i, a in enumerate(acts)])
+    Y = T if loss == "mse" else np.argmax(T, axis=1)
+    obj = nnopt.Objective(net, loss, X, Y, fast=False, cache=False)
+    value, grad = reference.value_and_grad(theta, X, T, dims, codes, lcode)
+    evalue, egrad = obj.value_and_grad(theta)
+    np.testing.assert_allclose(value, evalue, rtol=1e-13)
+    np.testing.assert_allclose(grad, egrad, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(reference.hvp(theta, v, X, T, dims, codes, lcode), obj.hessp(theta, v),
+                               rtol=1e-10, atol=1e-12)
