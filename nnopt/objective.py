@@ -124,6 +124,7 @@ class Objective:
             if self.fast and self.loss_name == "cross_entropy"
             else None
         )
+        self._plan = _fast.stack_plan(net, self.loss_name, X, self.Y, self._onehot) if self.fast else None
         self._cache_x = None
         self._cache = None
         self.nfev = 0  # passes through the model (values, gradients)
@@ -163,7 +164,8 @@ class Objective:
         if self.cache and self._cache_x is not None and np.array_equal(self._cache_x, theta):
             return self._cache
         if self.fast and type(theta) is np.ndarray:
-            value, g = _fast.value_and_grad(self.net, self.loss_name, theta, self.X, self.Y, self._onehot)
+            value, g = _fast.value_and_grad(self.net, self.loss_name, theta, self.X, self.Y, self._onehot,
+                                            self._plan)
             if self.weight_decay:
                 value = value + (0.5 * self.weight_decay) * np.dot(theta, theta)
                 g += self.weight_decay * theta
@@ -213,7 +215,7 @@ class Objective:
         return hvp(self.__call__, theta, v)
 
     def _fast_hvp(self, theta, V):
-        HV = _fast.hvp(self.net, self.loss_name, theta, V, self.X, self.Y, self._onehot)
+        HV = _fast.hvp(self.net, self.loss_name, theta, V, self.X, self.Y, self._onehot, self._plan)
         if self.weight_decay:
             HV = HV + self.weight_decay * V
         return HV

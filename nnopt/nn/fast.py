@@ -39,7 +39,7 @@ block of columns is then one matrix product per layer over the samples.
 """
 from __future__ import annotations
 
-import weakref
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,7 +50,7 @@ from ..kernels.mlp import LOSSES as _LOSS_CODES
 from ..kernels.dense.reference import matmul as _matmul
 from .layers import Dense
 
-__all__ = ["supports", "value_and_grad", "hvp", "hessian"]
+__all__ = ["supports", "stack_plan", "StackPlan", "value_and_grad", "hvp", "hessian"]
 
 
 def supports(net, loss_name):
@@ -63,44 +63,58 @@ def supports(net, loss_name):
     )
 
 
-_PLANS = weakref.WeakKeyDictionary()  # net -> (dims, codes) for the whole-stack kernels
+class StackPlan(NamedTuple):
+    """What the whole-stack kernels (:mod:`nnopt.kernels.mlp`) need besides theta."""
+
+    dims: np.ndarray   # layer widths, int64 (L + 1,)
+    codes: np.ndarray  # activation codes, int64 (L,)
+    loss: int          # loss code
+    X: np.ndarray      # inputs, C-contiguous
+    T: np.ndarray      # targets (mse) or one-hot labels (cross-entropy), C-contiguous
 
 
-def _stack_args(net, loss_name, theta, X, Y, onehot):
-    """(dims, codes, loss, T) for the whole-stack kernels (:mod:`nnopt.kernels.mlp`),
-    or None where they do not apply (another backend, targets of another shape,
-    non-contiguous arrays)."""
-    if config.get("backend") != "numba":
+def stack_plan(net, loss_name, X, Y, onehot=None):
+    """The :class:`StackPlan` of a supported dense stack on data (X, Y), or None
+    where the whole-stack kernels do not apply (parameters not laid out layer by
+    layer, targets of another shape or dtype, non-contiguous data)."""
+    if not supports(net, loss_name):
         return None
-    plan = _PLANS.get(net)
-    if plan is None:
-        specs = net.layout.specs
-        offset = 0
-        for spec in specs:  # W_1, b_1, W_2, ... back to back in theta
-            if spec.slice.start != offset:
-                return None
-            offset = spec.slice.stop
-        dims = np.array([net.layers[0].n_in] + [layer.n_out for layer in net.layers], dtype=np.int64)
-        codes = np.array([_ACT_CODES[layer.activation] for layer in net.layers], dtype=np.int64)
-        plan = (dims, codes)
-        _PLANS[net] = plan
-    dims, codes = plan
+    offset = 0
+    for spec in net.layout.specs:  # W_1, b_1, W_2, ... back to back in theta
+        if spec.slice.start != offset:
+            return None
+        offset = spec.slice.stop
+    dims = np.array([net.layers[0].n_in] + [layer.n_out for layer in net.layers], dtype=np.int64)
+    codes = np.array([_ACT_CODES[layer.activation] for layer in net.layers], dtype=np.int64)
     T = Y if loss_name == "mse" else onehot
-    n = X.shape[0]
-    if (X.ndim != 2 or X.shape[1] != dims[0] or T is None or T.shape != (n, dims[-1]) or T.dtype != X.dtype
-            or theta.dtype != X.dtype or not (theta.flags.c_contiguous and X.flags.c_contiguous
-                                              and T.flags.c_contiguous)):
+    X = np.asarray(X)
+    if (X.ndim != 2 or X.shape[1] != dims[0] or T is None or T.shape != (X.shape[0], dims[-1])
+            or T.dtype != X.dtype or not (X.flags.c_contiguous and T.flags.c_contiguous)):
         return None
-    return dims, codes, _LOSS_CODES[loss_name], T
+    return StackPlan(dims, codes, _LOSS_CODES[loss_name], X, T)
 
 
-def value_and_grad(net, loss_name, theta, X, Y, onehot=None):
+def _stack_kernels(plan, theta):
+    """The whole-stack kernel module for this call, or None (another backend, theta
+    of another dtype or not contiguous)."""
+    if plan is None or config.get("backend") != "numba":
+        return None
+    if theta.dtype != plan.X.dtype or not theta.flags.c_contiguous:
+        return None
+    return kernels.select("mlp")
+
+
+def value_and_grad(net, loss_name, theta, X, Y, onehot=None, plan=False):
     """Loss and gradient of ``loss(net(theta, X), Y)`` by layer-wise backprop
-    (one compiled call for the whole stack where :mod:`nnopt.kernels.mlp` applies)."""
-    args = _stack_args(net, loss_name, theta, X, Y, onehot)
-    if args is not None:
-        dims, codes, loss, T = args
-        value, grad = kernels.select("mlp").value_and_grad(theta, X, T, dims, codes, loss)
+    (one compiled call for the whole stack where :mod:`nnopt.kernels.mlp` applies).
+
+    ``plan``: the :func:`stack_plan` of these arguments when the caller keeps
+    it (None: it does not apply); by default it is made here."""
+    if plan is False:
+        plan = stack_plan(net, loss_name, X, Y, onehot)
+    kern = _stack_kernels(plan, theta)
+    if kern is not None:
+        value, grad = kern.value_and_grad(theta, plan.X, plan.T, plan.dims, plan.codes, plan.loss)
         return theta.dtype.type(value), grad
     kern = kernels.select("dense")
     specs = net.layout.specs
@@ -161,7 +175,7 @@ def _derivs(a, act):
     return None, None
 
 
-def hvp(net, loss_name, theta, V, X, Y, onehot=None):
+def hvp(net, loss_name, theta, V, X, Y, onehot=None, plan=False):
     """H(theta) @ V of ``loss(net(theta, X), Y)`` for V of shape (P,) or (P, K).
 
     R-forward:  R{z_l} = R{a_(l-1)} W_l + a_(l-1) V_Wl + V_bl,  R{a_l} = act'(z_l) R{z_l};
@@ -172,10 +186,11 @@ def hvp(net, loss_name, theta, V, X, Y, onehot=None):
     """
     single = V.ndim == 1
     if single and V.dtype == theta.dtype and V.flags.c_contiguous:
-        args = _stack_args(net, loss_name, theta, X, Y, onehot)
-        if args is not None:
-            dims, codes, loss, T = args
-            return kernels.select("mlp").hvp(theta, V, X, T, dims, codes, loss)
+        if plan is False:
+            plan = stack_plan(net, loss_name, X, Y, onehot)
+        kern = _stack_kernels(plan, theta)
+        if kern is not None:
+            return kern.hvp(theta, V, plan.X, plan.T, plan.dims, plan.codes, plan.loss)
     if not single:
         cols = _unit_columns(V)
         if cols is not None:  # columns of the identity: columns of the Hessian

@@ -32,11 +32,18 @@ def bias_act(z, b, code):
     n, m = z.shape
     one = z.dtype.type(1)
     zero = z.dtype.type(0)
-    for i in range(n):
-        if code == 1:
+    if code == 1:
+        # add the bias, then tanh over one flat array: a loop that reads only the
+        # array it writes vectorises (b may alias z as far as LLVM knows)
+        for i in range(n):
             for j in range(m):
-                z[i, j] = _tanh(z[i, j] + b[j])
-        elif code == 2:
+                z[i, j] += b[j]
+        flat = z.reshape(-1)
+        for i in range(flat.size):
+            flat[i] = _tanh(flat[i])
+        return
+    for i in range(n):
+        if code == 2:
             for j in range(m):
                 z[i, j] = one / (one + np.exp(-(z[i, j] + b[j])))
         elif code == 3:
