@@ -91,7 +91,7 @@ def tanh32(x):
     small = ((((_TF0 * z + _TF1) * z + _TF2) * z + _TF3) * z + _TF4) * z * ax + ax
     y = _F2 * ax
     y = y if y < _CLAMPF else _CLAMPF
-    n = np.float32(math.floor(y * _LOG2EF + _HALF))
+    n = np.floor(y * _LOG2EF + _HALF)
     r = (y - n * _CF1) - n * _CF2
     rr = r * r
     e = (((((_EF0 * r + _EF1) * r + _EF2) * r + _EF3) * r + _EF4) * r + _EF5) * rr + r + _F1

@@ -57,23 +57,31 @@ def bias_act(z, b, code):
 
 @njit(**_JIT)
 def act_grad(g, a, code, gz, gb):
-    """gz = g * act'(z) (act' through the output a; gz may be g itself); gb = column sums of gz."""
+    """gz = g * act'(z) (act' through the output a); gb = column sums of gz.
+
+    gz must not overlap g or a; two simple loops (the product, then the sums)
+    so that each vectorises."""
     n, m = g.shape
     one = g.dtype.type(1)
     zero = g.dtype.type(0)
+    for i in range(n):
+        if code == 1:
+            for j in range(m):
+                gz[i, j] = g[i, j] * (one - a[i, j] * a[i, j])
+        elif code == 2:
+            for j in range(m):
+                gz[i, j] = g[i, j] * (a[i, j] * (one - a[i, j]))
+        elif code == 3:
+            for j in range(m):
+                gz[i, j] = g[i, j] if a[i, j] > zero else zero
+        else:
+            for j in range(m):
+                gz[i, j] = g[i, j]
     for j in range(m):
         gb[j] = zero
     for i in range(n):
         for j in range(m):
-            v = g[i, j]
-            if code == 1:
-                v = v * (one - a[i, j] * a[i, j])
-            elif code == 2:
-                v = v * (a[i, j] * (one - a[i, j]))
-            elif code == 3:
-                v = v if a[i, j] > zero else zero
-            gz[i, j] = v
-            gb[j] += v
+            gb[j] += gz[i, j]
 
 
 def forward(x, W, b, act):

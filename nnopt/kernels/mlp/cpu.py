@@ -135,7 +135,9 @@ def value_and_grad(theta, X, T, dims, codes, loss):
         m, k = dims[l], dims[l + 1]
         a_l = work[a_off[l]:a_off[l] + n * k].reshape((n, k))
         a_prev = X if l == 0 else work[a_off[l - 1]:a_off[l - 1] + n * m].reshape((n, m))
-        _act_grad(g, a_l, codes[l], g, grad[b_off[l]:b_off[l] + k])
+        gz = np.empty((n, k), dtype=theta.dtype)
+        _act_grad(g, a_l, codes[l], gz, grad[b_off[l]:b_off[l] + k])
+        g = gz
         gW = grad[w_off[l]:w_off[l] + m * k].reshape((m, k))
         if n == 0:
             gW[:] = 0
