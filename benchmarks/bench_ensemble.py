@@ -42,17 +42,20 @@ def torch_sequential(sizes, X, Y, seeds, lrs, steps, net):
         for spec in net.layout:
             params.append(torch.tensor(theta[spec.slice].reshape(spec.shape), requires_grad=True))
         opt = torch.optim.SGD(params, lr=float(lr))
-        for _ in range(steps):
-            opt.zero_grad()
+        def loss_fn():
             a = Xt
             for k in range(0, len(params), 2):
                 a = a @ params[k] + params[k + 1]
                 if k + 2 < len(params):
                     a = torch.tanh(a)
-            loss = ((a - Yt) ** 2).mean()
-            loss.backward()
+            return ((a - Yt) ** 2).mean()
+
+        for _ in range(steps):
+            opt.zero_grad()
+            loss_fn().backward()
             opt.step()
-        finals.append(float(loss.detach()))
+        with torch.no_grad():  # the loss at the final parameters, as sequential() reports
+            finals.append(float(loss_fn()))
     return np.array(finals)
 
 
