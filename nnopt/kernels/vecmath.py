@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-__all__ = ["tanh", "tanh64", "tanh32", "tanh_array"]
+__all__ = ["tanh", "tanh64", "tanh32", "tanh_inplace", "tanh_array"]
 
 # float64 (Cephes tanh.c, exp.c)
 _TP0, _TP1, _TP2 = -9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3
@@ -112,6 +112,13 @@ def _tanh_inplace64(a):
 def _tanh_inplace32(a):
     for i in range(a.size):
         a[i] = tanh32(a[i])
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def tanh_inplace(a):
+    """a = tanh(a) for a 1-D contiguous float32/float64 array (Numba code may call it)."""
+    for i in range(a.size):
+        a[i] = tanh(a[i])
 
 
 def tanh_array(x):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..vecmath import tanh as _tanh
+from ..vecmath import tanh_inplace as _tanh_inplace
 from . import reference as _reference
 
 __all__ = ["forward", "backward", "bias_act", "act_grad"]
@@ -38,9 +38,7 @@ def bias_act(z, b, code):
         for i in range(n):
             for j in range(m):
                 z[i, j] += b[j]
-        flat = z.reshape(-1)
-        for i in range(flat.size):
-            flat[i] = _tanh(flat[i])
+        _tanh_inplace(z.reshape(-1))
         return
     for i in range(n):
         if code == 2:
