@@ -8,7 +8,7 @@ import numpy as np
 
 from . import taylor as T
 from .backend import get_backend
-from .interval import Interval
+from .interval import BoundsError, Interval
 from .trace import interpret
 from .. import numpy as nnp
 
@@ -266,7 +266,8 @@ def taylor_tm(f, X0, Z, box, k, bk, scalar, dtype, pieces=1):
 def _piece_edges(fl, fh, P):
     """Edges (in z = x - x0) of P uniform pieces of [fl, fh], plus 0 and a
     geometric refinement of the two pieces next to 0 (the expansion point)."""
-    e = set(np.linspace(fl, fh, P + 1).tolist())
+    tiny = 1e-12 * (fh - fl)  # linspace may miss 0 by a rounding error: snap to 0
+    e = {0.0 if abs(v) <= tiny and fl <= 0.0 <= fh else v for v in np.linspace(fl, fh, P + 1).tolist()}
     if fl < 0 < fh:
         e.add(0.0)
     step = (fh - fl) / P
@@ -280,6 +281,19 @@ def _piece_edges(fl, fh, P):
 def _pieces_tm(f, X0, Z, k, bk, scalar, dtype, P):
     """The TM of f around X0 computed on pieces of Z (see :func:`taylor_tm`).
 
+    The whole trust region is batch element 0, the pieces follow, all in one
+    pass.  The coefficients of the result are those of the whole region
+    (element 0): the Taylor coefficients at x0 of the branch that every
+    non-smooth operation takes at x0.  A piece that contains x0 takes the
+    same branches there (its range contains h(x0)), and a kink exactly at x0
+    lowers the degree of the whole batch, so its coefficients have the same
+    true values and may be intersected with them.  A piece away from x0 may
+    lie on another branch of ``relu``/``where``/... (another polynomial): its
+    remainder is rewritten for the reference coefficients,
+    ``r = R_p + sum_i (C_p,i - C_i) z^(i-k-1)`` (z is bounded away from 0
+    there), unless its coefficient tensors are shared with element 0 (no
+    batch dependence: the same operations, hence the same values).
+
     Pieces away from the expansion point get a second, often much sharper,
     remainder: the range over the piece of
     ``r(x) = (f(x) - sum_i C_i (x - x0)^i) / (x - x0)^(k+1)`` itself (a Taylor
@@ -292,39 +306,77 @@ def _pieces_tm(f, X0, Z, k, bk, scalar, dtype, P):
     inner = inner[(inner > fl) & (inner < fh)]
     if bk.is_mp:
         edges = [zl] + [bk.asarray(v) for v in inner] + [zh]
-        lo = np.array(edges[:-1], dtype=object).reshape(-1, 1)
-        hi = np.array(edges[1:], dtype=object).reshape(-1, 1)
+        lo = np.array([zl] + edges[:-1], dtype=object).reshape(-1, 1)
+        hi = np.array([zh] + edges[1:], dtype=object).reshape(-1, 1)
     else:
         edges = np.concatenate([[zl], inner, [zh]])
-        lo, hi = edges[:-1].reshape(-1, 1), edges[1:].reshape(-1, 1)
-    Zp = Interval(lo, hi, bk)
+        lo = np.concatenate([[zl], edges[:-1]]).reshape(-1, 1)
+        hi = np.concatenate([[zh], edges[1:]]).reshape(-1, 1)
+    Zp = Interval(lo, hi, bk)  # element 0: the whole region
     ctx = T.Context(Zp, k, bk)
     tm = interpret(f, ctx, X0, dtype, scalar)
+    nb = Zp.shape[0]
+    far = (np.greater(Zp.lo, 0) | np.less(Zp.hi, 0)).reshape(-1)
+    near = ~far
 
-    def over_batch(I, how):
-        if I is None:
-            return None
-        if how == "hull":
-            return Interval(np.min(I.lo, axis=-2, keepdims=True), np.max(I.hi, axis=-2, keepdims=True), bk)
-        lo_ = np.max(I.lo, axis=-2, keepdims=True)
-        hi_ = np.min(I.hi, axis=-2, keepdims=True)
+    def hull(I):
+        return Interval(np.min(I.lo, axis=-2, keepdims=True), np.max(I.hi, axis=-2, keepdims=True), bk)
+
+    def meet(I):
+        """Intersection over element 0 and the pieces containing x0."""
+        if I.shape[-2] == 1:
+            return I
+        sub = I[(Ellipsis, np.where(near)[0], slice(None))]
+        lo_ = np.max(sub.lo, axis=-2, keepdims=True)
+        hi_ = np.min(sub.hi, axis=-2, keepdims=True)
         if np.any(np.greater(lo_, hi_)):  # cannot happen for valid enclosures
-            return over_batch(I, "hull")
+            raise BoundsError(
+                "nnopt.bounds internal error: the pieces containing x0 gave disjoint "
+                "coefficient enclosures (please report this with the function)"
+            )
         return Interval(lo_, hi_, bk)
 
-    coeffs = [over_batch(c, "meet") for c in tm.coeffs]
+    coeffs = [None if c is None else meet(c) for c in tm.coeffs]
     d = tm.degree
     S = tm.shape
-    nb = Zp.shape[0]
     R = tm.rem if tm.rem is not None else Interval.zeros(S + (1, 1), bk)
     R = R.broadcast_to(S + (nb, 1))
-    far = (np.greater(Zp.lo, 0) | np.less(Zp.hi, 0)).reshape(-1)
     if d >= 0 and np.any(far):
+        R = _rebase_far_pieces(tm, coeffs, R, Zp, far, bk, S)
         R = _refine_far_pieces(f, X0, Zp, far, coeffs, R, d, bk, scalar, dtype, S)
     full = T.Context(Z, k, bk)
-    rem = over_batch(R, "hull")
-    rng = over_batch(tm.rng, "hull")
+    pieces = np.arange(nb) > 0
+    rem = hull(R[(Ellipsis, np.where(pieces)[0], slice(None))])
+    rem = rem.intersect(R[(Ellipsis, slice(0, 1), slice(None))])
+    rng = tm.rng.broadcast_to(S + (nb, 1))
+    rng = hull(rng[(Ellipsis, np.where(pieces)[0], slice(None))]).intersect(rng[(Ellipsis, slice(0, 1), slice(None))])
     return T.TM(full, coeffs, rem, rng, S)
+
+
+def _rebase_far_pieces(tm, coeffs, R, Zp, far, bk, S):
+    """Remainders of the far pieces for the reference coefficients ``coeffs``:
+    f = sum_i C_p,i z^i + R_p z^(d+1) = sum_i C_i z^i + r z^(d+1) gives
+    r = R_p + sum_i (C_p,i - C_i) z^(i-d-1), z in the piece (0 not in it)."""
+    d = tm.degree
+    idx = np.where(far)[0]
+    Zf = Zp[(idx, slice(None))]  # (nf, 1)
+    corr = None
+    for i, (cp, c) in enumerate(zip(tm.coeffs, coeffs)):
+        if cp is None or cp.shape[-2] == 1:
+            continue  # no batch dependence: the piece's coefficient is the reference
+        diff = cp[(Ellipsis, idx, slice(None))] - c
+        with np.errstate(all="ignore"):
+            zp = Zf.pow_int(d + 1 - i).recip()  # z^(i-d-1), 0 not in Zf
+        term = diff * zp
+        corr = term if corr is None else corr + term
+    if corr is None:
+        return R
+    cur = R[(Ellipsis, idx, slice(None))] + corr
+    new_lo = np.array(R.lo, copy=True)
+    new_hi = np.array(R.hi, copy=True)
+    new_lo[(Ellipsis, idx, slice(None))] = cur.lo
+    new_hi[(Ellipsis, idx, slice(None))] = cur.hi
+    return Interval(new_lo, new_hi, bk)
 
 
 def _refine_far_pieces(f, X0, Zp, far, coeffs, R, d, bk, scalar, dtype, S):

@@ -737,6 +737,68 @@ def minimum(a, b):
     return out._finish(nat)
 
 
+def elu(h, alpha, expm1):
+    """elu(h) = relu(h) + alpha expm1(-relu(-h)) (exact: -relu(-h) = min(h, 0)).
+
+    ``alpha`` is a constant Interval of user shape, ``expm1`` the elementary
+    function.  Where h does not change sign over the box, one relu is ``h``
+    and the other 0 (exactly), so the result is the sharp enclosure of the
+    active branch (``h``, or ``alpha expm1(h)``).  Where it switches, but not
+    at x0, both relus keep the degree with the switch term of
+    :func:`relu` (elu is C^1 at 0 only for alpha = 1, and its second
+    derivative jumps: a kink as far as the enclosure is concerned); a switch
+    at x0 lowers the degree like relu's.  The natural range, exact for
+    alpha >= 0 (elu is then increasing), is ``[elu(lo), elu(hi)]``: the sum of
+    the two parts' ranges, one of which is 0 where the other varies.
+    """
+    pos = relu(h)
+    negpart = neg(relu(neg(h)))  # min(h, 0)
+    e = compose(expm1, negpart)
+    return add(pos, mul_const(e, alpha))
+
+
+def logsumexp(x, axis, keepdims, exp, log):
+    """log(sum(exp(x))) over ``axis`` as ``m + log(sum(exp(x - m)))``.
+
+    The shift ``m`` is a *constant* (a backend number per output element and
+    box: the largest of the expansion-point values ``c_0`` of ``x`` along the
+    axis, or of the lower ends of the ranges for plain intervals), so the
+    identity is exact for any ``m`` and the enclosure is sound; with ``m``
+    near the largest term nothing overflows.  This is smooth interval Taylor
+    mode through exp, sum and log: no ``max`` and no kink where two entries
+    tie (the shift by ``max(x)`` of a float evaluation would be one).  The
+    result is intersected with the natural range ``[lse(lo), lse(hi)]``
+    (logsumexp is increasing in every entry).  ``exp``/``log``: the
+    elementary functions.
+    """
+    from ..autodiff.rules.reductions import normalize_axis
+
+    bk = x.bk
+    nd = len(x.shape)
+    axes = normalize_axis(axis, nd)
+    kept = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    out_shape = kept if keepdims else tuple(n for i, n in enumerate(x.shape) if i not in axes)
+    if int(np.prod([x.shape[a] for a in axes], dtype=np.int64)) == 1:
+        return reshape(x, out_shape)  # one term: logsumexp(x) = x
+    src = x.c0() if x.degree >= 0 else x.rng
+    src = src.broadcast_to(x.shape + src.shape[-2:]) if src.shape[:-2] != x.shape else src
+    lo = src.lo
+    lo = np.where(bk.isfinite(lo), lo, bk.zeros(np.shape(lo)))
+    m = np.max(lo, axis=axes, keepdims=True)  # axes is not empty here
+    M = Interval(m, m, bk)  # S_kept + (B, 1), exact backend numbers
+    e = compose(exp, add_c0(x, -M))
+    s = tm_sum(e, axis=axes, keepdims=True)
+    out = add_c0(compose(log, s), M)
+    # natural range: the monotone extension on the whole range of x
+    nat = log.image((exp.image(x.rng - M)).sum(axis=axes, keepdims=True)) + M
+    if out.degree < 0:
+        r = _intersect(out.rng, nat)
+        out = TM(out.ctx, [], r, r, out.shape)
+    else:
+        out = out._finish(_intersect(out.rng, nat))
+    return out if keepdims else reshape(out, out_shape)
+
+
 def where_switch(h, strict, x, y):
     """where(h > 0 (strict) or h >= 0, x, y) for TMs h, x, y."""
     ctx = x.ctx

@@ -281,7 +281,7 @@ def _out_dtype(name, args, params):
         return np.float64
     dt = np.result_type(*reps)
     if dt.kind in "biu":
-        return np.dtype(np.float64) if name in ("divide",) or name in ELEMENTARY else dt
+        return np.dtype(np.float64) if name in ("divide", "logsumexp", "elu") or name in ELEMENTARY else dt
     return dt
 
 
@@ -418,6 +418,15 @@ def _abs(tr, x):
 @rule("relu")
 def _relu(tr, x):
     return T.relu(x)
+
+
+@rule("elu")
+def _elu(tr, x, alpha=1.0):
+    if _is_tm(alpha) or isinstance(alpha, CondTracer):
+        raise UnsupportedBoundError(
+            "nnopt.bounds: elu with a bounded alpha has no rule; alpha must be a constant"
+        )
+    return T.elu(tr.tm(x), _const(alpha, tr.ctx.bk), ELEMENTARY["expm1"])
 
 
 @rule("maximum")
@@ -578,6 +587,11 @@ def _reduce_axis(x, axis, op):
     idx = [slice(None)] * len(x.shape)
     idx[axis] = 0
     return T.getitem(x, tuple(idx))
+
+
+@rule("logsumexp")
+def _logsumexp(tr, x, axis=None, keepdims=False):
+    return T.logsumexp(tr.tm(x), axis, keepdims, ELEMENTARY["exp"], ELEMENTARY["log"])
 
 
 RULES["max"] = _extremum(T.maximum)

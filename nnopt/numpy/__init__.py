@@ -64,6 +64,7 @@ from ..autodiff.rules.elementwise import (  # noqa: F401
     where,
 )
 from ..autodiff.rules.linalg import einsum, matmul  # noqa: F401
+from ..autodiff.rules.reductions import logsumexp as _logsumexp  # noqa: E402
 from ..autodiff.rules.reductions import max, min, normalize_axis, sum  # noqa: F401
 from ..autodiff.rules.shape import (  # noqa: F401
     broadcast_to,
@@ -154,18 +155,15 @@ def std(x, axis=None, ddof=0, keepdims=False):
 
 
 def logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) computed stably by shifting with the (constant) max.
+    """log(sum(exp(x))) over ``axis`` (a primitive).
 
-    The shift m cancels exactly, so treating it as a constant leaves every
-    derivative exact: d/dx = softmax(x).
+    Float inputs are shifted by the maximum, ``m + log(sum(exp(x - m)))``,
+    so that nothing overflows; mpmath inputs are evaluated directly.  The
+    derivative is ``softmax(x)`` (its rules are written with primitives, so
+    Hessians and higher derivatives follow), and the verified bounds see one
+    smooth convex function, not the ``max`` of the shift.
     """
-    m = stop_gradient(max(x, axis=axis, keepdims=True))
-    m = _np.where(_np.isfinite(m), m, 0).astype(m.dtype) if m.dtype != object else m
-    out = add(log(sum(exp(subtract(x, m)), axis=axis, keepdims=True)), m)
-    if not keepdims:
-        axes = normalize_axis(axis, len(_shape(x)))
-        out = reshape(out, tuple(n for i, n in enumerate(_shape(x)) if i not in axes))
-    return out
+    return _logsumexp(x, axis=axis, keepdims=keepdims)
 
 
 def softmax(x, axis=-1):

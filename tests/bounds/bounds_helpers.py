@@ -5,6 +5,7 @@ import numpy as np
 
 import nnopt
 import nnopt.numpy as nnp
+from nnopt.autodiff.rules.elementwise import is_mp
 
 mp = mpmath
 DPS = 50
@@ -33,6 +34,8 @@ UNARY = {
     "sinh": (nnp.sinh, mp.sinh),
     "cosh": (nnp.cosh, mp.cosh),
     "relu": (nnp.relu, lambda u: u if u > 0 else mp.mpf(0)),
+    "elu": (nnp.elu, lambda u: u if u > 0 else mp.expm1(u)),
+    "elu_half": (lambda u: nnp.elu(u, 0.5), lambda u: u if u > 0 else mp.mpf(0.5) * mp.expm1(u)),
     "abs": (nnp.abs, mp.fabs),
     "neg": (lambda u: -u, lambda u: -u),
     "recip1": (lambda u: 1 / (1 + u * u), lambda u: 1 / (1 + u * u)),
@@ -51,10 +54,11 @@ BINARY = {
     "max": (nnp.maximum, lambda a, b: max(a, b)),
     "min": (nnp.minimum, lambda a, b: min(a, b)),
     "where": (lambda a, b: nnp.where(a > b, a, 0.5 * b), lambda a, b: a if a > b else mp.mpf(0.5) * b),
+    "lse": (lambda a, b: nnp.logsumexp(nnp.stack([a, b])), lambda a, b: mp.log(mp.exp(a) + mp.exp(b))),
 }
 
-SMOOTH_UNARY = [k for k in UNARY if k not in ("relu", "abs")]
-SMOOTH_BINARY = ["add", "sub", "mul"]
+SMOOTH_UNARY = [k for k in UNARY if k not in ("relu", "abs", "elu", "elu_half")]
+SMOOTH_BINARY = ["add", "sub", "mul", "lse"]
 
 
 def build(tree):
@@ -66,10 +70,10 @@ def build(tree):
         # a subexpression without x is an ordinary float computation (NumPy),
         # before any bound is involved: both sides use its float64 value
         v = float(np.asarray(build_const(tree)))
-        return (lambda x: v), (lambda x: mp.mpf(v))
+        return (lambda x: _const_like(x, v)), (lambda x: mp.mpf(v))
     if kind == "c":
         v = float(tree[1])
-        return (lambda x: v), (lambda x: mp.mpf(v))
+        return (lambda x: _const_like(x, v)), (lambda x: mp.mpf(v))
     if kind in UNARY:
         f, g = build(tree[1])
         nf, mf = UNARY[kind]
@@ -78,6 +82,13 @@ def build(tree):
     f2, g2 = build(tree[2])
     nf, mf = BINARY[kind]
     return (lambda x: nf(f1(x), f2(x))), (lambda x: mf(g1(x), g2(x)))
+
+
+def _const_like(x, v):
+    """The constant v; an mpf when the function runs on mpmath numbers (so that
+    a constant picked by ``where`` is not carried on as a Python float into
+    float arithmetic by the mpmath interpreter)."""
+    return mp.mpf(v) if is_mp(x) else v
 
 
 def build_const(tree):
@@ -97,16 +108,31 @@ def has_x(tree):
     return any(has_x(t) for t in tree[1:])
 
 
-def taylor_mp(f, x0, k):
+def taylor_mp(f, x0, k, region=None):
     """[f^(i)(x0)/i!] for i <= k at DPS digits via nested nnopt.jvp on mpmath
-    numbers (the branch of relu/abs/max/where active at x0, like one-sided
-    derivatives at a boundary)."""
+    numbers (the branch of relu/abs/max/where active at x0).
+
+    With ``region = (a, b)`` the derivatives are taken at ``x0 +- eps`` inside
+    the region (to the right unless x0 = b): the one-sided derivatives that
+    taylor_bounds documents, which differ from the point conventions
+    (relu'(0) = 0, elu''(0) = alpha) where a switch sits exactly at x0 = a or
+    b, or where a relu/elu argument touches 0 at x0 without changing sign.
+    ``eps = |x0| 10**-(DPS-8)`` (``10**-400`` at x0 = 0) is far below the
+    distance from x0 to any other switch point a float computation can make,
+    and changes the coefficients by a relative 1e-42, far below the
+    tolerances.
+    """
     one = np.array(mp.mpf(1), dtype=object)
     fs = [f]
     for _ in range(k):
         g = fs[-1]
         fs.append(lambda x, g=g: nnopt.jvp(g, (x,), (one,))[1])
-    x = np.array(mp.mpf(float(x0)), dtype=object)
+    xm = mp.mpf(float(x0))
+    if region is not None:
+        side = 1 if float(x0) < float(region[1]) else -1
+        eps = abs(xm) * mp.mpf(10) ** -(DPS - 8) if xm != 0 else mp.mpf(10) ** -400
+        xm += side * eps
+    x = np.array(xm, dtype=object)
     out = []
     for i, g in enumerate(fs):
         v = g(x)

@@ -56,7 +56,7 @@ def test_taylor_bounds_sound_on_random_functions(tree, region, k, pieces):
     tb = taylor_bounds(f, x0, (a, b), k, pieces=pieces)
     assert tb.degree <= k
     with mp.workdps(DPS):
-        c = taylor_mp(f, x0, tb.degree)
+        c = taylor_mp(f, x0, tb.degree, region=(a, b))
         check_taylor(tb, mf, x0, a, b, n=80, coeffs=c)
         lo, hi = tb.range
         for x in np.linspace(a, b, 21):
@@ -72,7 +72,7 @@ def test_taylor_bounds_sound_with_the_mpmath_backend(tree, region, k):
     f, mf = build(tree)
     tb = taylor_bounds(f, x0, (a, b), k, backend=MPBackend(120))
     with mp.workdps(DPS):
-        c = taylor_mp(f, x0, tb.degree)
+        c = taylor_mp(f, x0, tb.degree, region=(a, b))
         check_taylor(tb, mf, x0, a, b, n=40, coeffs=c)
 
 

@@ -1,7 +1,11 @@
-"""Reductions (sum, max, min) and their derivative rules.
+"""Reductions (sum, max, min, logsumexp) and their derivative rules.
 
-``mean``, ``logsumexp``, ``var`` and friends are compositions of these (see
-:mod:`nnopt.numpy`), so they need no rules of their own.
+``mean``, ``var`` and friends are compositions of these (see
+:mod:`nnopt.numpy`), so they need no rules of their own.  ``logsumexp`` is a
+primitive rather than the composition ``m + log(sum(exp(x - m)))`` with the
+shift ``m = max(x)``: the shift cancels exactly, but an interpreter that
+follows every operation (the verified bounds of :mod:`nnopt.bounds`) would
+see the ``max`` and its kinks where two entries tie.
 """
 from __future__ import annotations
 
@@ -11,9 +15,9 @@ import mpmath
 import numpy as np
 
 from ..core import Primitive, getval, shape_of
-from .elementwise import divide, multiply
+from .elementwise import divide, exp, is_mp, log, multiply, subtract
 
-__all__ = ["sum", "max", "min", "normalize_axis", "expand_reduced"]
+__all__ = ["sum", "max", "min", "logsumexp", "normalize_axis", "expand_reduced"]
 
 
 def normalize_axis(axis, ndim):
@@ -98,5 +102,60 @@ def _extremum(name, npfn):
 
 max = _extremum("max", np.max)  # noqa: A001
 min = _extremum("min", np.min)  # noqa: A001
+
+
+# ---------------------------------------------------------------------------
+# logsumexp
+# ---------------------------------------------------------------------------
+
+
+def _reduced_shape(shape, axis):
+    axes = normalize_axis(axis, len(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _logsumexp_impl(x, axis=None, keepdims=False):
+    if is_mp(x):
+        # mpmath has no overflow: log(sum(exp(x))) directly, to working precision
+        out = log.impl(np.sum(exp.impl(x), axis=axis, keepdims=True))
+    else:
+        # shift by the (finite) maximum so that exp cannot overflow:
+        # log(sum(exp(x))) = m + log(sum(exp(x - m))) for any real m
+        m = np.max(x, axis=axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0).astype(m.dtype)
+        out = np.add(np.log(np.sum(np.exp(np.subtract(x, m)), axis=axis, keepdims=True)), m)
+    if keepdims:
+        return out
+    return np.reshape(out, _reduced_shape(np.shape(x), axis))
+
+
+logsumexp = Primitive("logsumexp", _logsumexp_impl)
+
+
+def _softmax_of(ans, x, axis, keepdims):
+    """softmax(x) = q / sum(q), q = exp(x - logsumexp(x)), from the primitive's
+    output and written with primitives (so that derivatives of derivatives
+    follow).
+
+    In exact arithmetic sum(q) = 1; in floating point the rounding of
+    ``ans`` (an error of ~|ans| eps) multiplies every q along the axis by
+    the same factor, which the normalisation cancels: softmax stays accurate
+    to a few eps even for large logits (float32 logits near 1000 would
+    otherwise be off by 3e-5).
+    """
+    q = exp(subtract(x, expand_reduced(ans, shape_of(x), axis, keepdims)))
+    return divide(q, sum(q, axis=axis, keepdims=True))
+
+
+def _logsumexp_vjp(g, ans, x, axis=None, keepdims=False):
+    return multiply(expand_reduced(g, shape_of(x), axis, keepdims), _softmax_of(ans, x, axis, keepdims))
+
+
+def _logsumexp_jvp(t, ans, x, axis=None, keepdims=False):
+    return sum(multiply(t, _softmax_of(ans, x, axis, keepdims)), axis=axis, keepdims=keepdims)
+
+
+logsumexp.defvjp(_logsumexp_vjp)
+logsumexp.defjvp(_logsumexp_jvp)
 
 _ = divide  # re-exported for composites
