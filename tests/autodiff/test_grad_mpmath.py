@@ -176,3 +176,15 @@ def test_ties_and_means_are_exact_in_mpmath():
         # clip/maximum against a float constant keeps mpf entries
         y = precision.evaluate(lambda z: nnp.sum(nnp.clip(z, -0.5, 1.5)), x, dps=DPS)
         assert y == mp.mpf(4)
+
+
+def test_where_with_a_float_branch_stays_in_mpmath():
+    """A Python-float branch chosen by where among mpmath numbers becomes an mpf,
+    so later operations run in arbitrary precision, not float64."""
+    with mpmath.workdps(40):
+        x = np.array([mpmath.mpf(0), mpmath.mpf(3)], dtype=object)
+        w = nnp.where(1.0 > x, 1.0, 0.5 * x)
+        out = nnp.exp(w * w)
+        assert out.dtype == object and all(isinstance(v, mpmath.mpf) for v in out)
+        assert abs(out[0] - mpmath.e) < mpmath.mpf(10) ** -38
+        assert abs(out[1] - mpmath.exp(mpmath.mpf(9) / 4)) < mpmath.mpf(10) ** -37

@@ -360,8 +360,20 @@ minimum.defjvp(
 )
 
 
+def _as_mp(v):
+    return v if isinstance(v, (mpmath.mpf, mpmath.mpc)) else mpmath.mpf(v)
+
+
+_as_mp_vec = np.frompyfunc(_as_mp, 1, 1)
+
+
 def _where_impl(cond, x, y):
-    return np.where(cond, x, y)
+    out = np.where(cond, x, y)
+    if out.dtype == object and not (is_mp(x) and is_mp(y)):
+        # a float branch chosen among mpmath numbers becomes an mpf (exactly), so that
+        # the mpmath interpreter does not go on in float64 from there
+        out = np.asarray(_as_mp_vec(out), dtype=object)
+    return out
 
 
 where = Primitive("where", _where_impl)
