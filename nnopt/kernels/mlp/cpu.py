@@ -152,23 +152,63 @@ def value_and_grad(theta, X, T, dims, codes, loss):
 
 
 @njit(**_JIT)
-def _d1_d2(a, code, one, zero):
-    """act'(z), act''(z) through the output a (codes as in CODES); one, zero in a's type."""
-    if code == 1:
-        d1 = one - a * a
-        return d1, -(a + a) * d1
-    if code == 2:
-        d1 = a * (one - a)
-        return d1, d1 * (one - (a + a))
-    if code == 3:
-        return (one if a > zero else zero), zero
-    return one, zero
+def _r_forward(Rz, Vb, Ra_in, z, code, Ra):
+    """R{z} += Vb (+ R{a}_in, already in Ra_in when given); R{a} = act'(z) R{z}
+    (act' through the output z = act(.)); one loop per activation so that each vectorises."""
+    n, k = Rz.shape
+    one = Rz.dtype.type(1)
+    zero = Rz.dtype.type(0)
+    for i in range(n):
+        for j in range(k):
+            Rz[i, j] += Vb[j] + Ra_in[i, j]
+    for i in range(n):
+        if code == 1:
+            for j in range(k):
+                Ra[i, j] = (one - z[i, j] * z[i, j]) * Rz[i, j]
+        elif code == 2:
+            for j in range(k):
+                Ra[i, j] = z[i, j] * (one - z[i, j]) * Rz[i, j]
+        elif code == 3:
+            for j in range(k):
+                Ra[i, j] = Rz[i, j] if z[i, j] > zero else zero
+        else:
+            for j in range(k):
+                Ra[i, j] = Rz[i, j]
+
+
+@njit(**_JIT)
+def _r_backward(Rg, g, z, Rz, code, Rdelta, delta):
+    """delta = g act'(z);  R{delta} = R{g} act'(z) + g act''(z) R{z}."""
+    n, k = g.shape
+    one = g.dtype.type(1)
+    two = g.dtype.type(2)
+    zero = g.dtype.type(0)
+    for i in range(n):
+        if code == 1:
+            for j in range(k):
+                a = z[i, j]
+                d1 = one - a * a
+                delta[i, j] = g[i, j] * d1
+                Rdelta[i, j] = Rg[i, j] * d1 - g[i, j] * (two * a * d1) * Rz[i, j]
+        elif code == 2:
+            for j in range(k):
+                a = z[i, j]
+                d1 = a * (one - a)
+                delta[i, j] = g[i, j] * d1
+                Rdelta[i, j] = Rg[i, j] * d1 + g[i, j] * (d1 * (one - two * a)) * Rz[i, j]
+        elif code == 3:
+            for j in range(k):
+                pos = z[i, j] > zero
+                delta[i, j] = g[i, j] if pos else zero
+                Rdelta[i, j] = Rg[i, j] if pos else zero
+        else:
+            for j in range(k):
+                delta[i, j] = g[i, j]
+                Rdelta[i, j] = Rg[i, j]
 
 
 @njit(**_JIT)
 def hvp(theta, v, X, T, dims, codes, loss):
-    one = theta.dtype.type(1)
-    zero = theta.dtype.type(0)
     n = X.shape[0]
     L = dims.size - 1
     w_off, b_off, a_off = _offsets(dims, n)
@@ -187,17 +227,11 @@ def hvp(theta, v, X, T, dims, codes, loss):
         _matmul_into(a, W, z)
         _bias_act(z, theta[b_off[l]:b_off[l] + k], codes[l])
         _matmul_into(a, VW, Rz)
+        Ra_in = np.zeros((n, k), dtype=theta.dtype)
         if l > 0:
             Ra_prev = Racts[a_off[l - 1]:a_off[l - 1] + n * m].reshape((n, m))
-            _matmul_into(Ra_prev, W, Ra)
-        for i in range(n):
-            for j in range(k):
-                r = Rz[i, j] + Vb[j]
-                if l > 0:
-                    r += Ra[i, j]
-                Rz[i, j] = r
-                d1, _ = _d1_d2(z[i, j], codes[l], one, zero)
-                Ra[i, j] = d1 * r
+            _matmul_into(Ra_prev, W, Ra_in)
+        _r_forward(Rz, Vb, Ra_in, z, codes[l], Ra)
         a = z
     k = dims[L]
     g = np.empty((n, k), dtype=theta.dtype)
@@ -231,12 +265,10 @@ def hvp(theta, v, X, T, dims, codes, loss):
         m, k = dims[l], dims[l + 1]
         z = acts[a_off[l]:a_off[l] + n * k].reshape((n, k))
         Rz = Rzs[a_off[l]:a_off[l] + n * k].reshape((n, k))
-        for i in range(n):
-            for j in range(k):
-                d1, d2 = _d1_d2(z[i, j], codes[l], one, zero)
-                gv = g[i, j]
-                Rg[i, j] = Rg[i, j] * d1 + gv * d2 * Rz[i, j]   # R{delta}
-                g[i, j] = gv * d1                               # delta
+        delta = np.empty((n, k), dtype=theta.dtype)
+        Rdelta = np.empty((n, k), dtype=theta.dtype)
+        _r_backward(Rg, g, z, Rz, codes[l], Rdelta, delta)
+        g, Rg = delta, Rdelta
         HW = Hv[w_off[l]:w_off[l] + m * k].reshape((m, k))
         Hb = Hv[b_off[l]:b_off[l] + k]
         for j in range(k):
