@@ -5,9 +5,12 @@ Run:  python benchmarks/bench_diffeq.py [--quick] [--peer-python PATH] [--peer-b
 Part 1 -- one neural-form loss and its gradient (issue 9's workload): the
 damped oscillator u'' + 0.4 u' + 4 u with the trial solution
 u = 1 + (t/T)^2 N(t), MLP [1, 32, 32, 1] (tanh), 200 points, float64.
-nnopt's Taylor-mode path (:class:`nnopt.diffeq.ResidualSystem`), nnopt's
-generic path (nested ``jvp`` inside ``grad``), PyTorch (``autograd.grad``
-with ``create_graph``) and JAX (``jit(value_and_grad)`` of nested ``jvp``).
+nnopt's compiled Taylor-mode path (:class:`nnopt.diffeq.ResidualSystem`,
+:mod:`nnopt.diffeq.compiled`; float64 and float32), its NumPy Taylor-mode
+path (``compiled=False``), nnopt's generic path (nested ``jvp`` inside
+``grad``), the residual vector and its Jacobian (both Taylor paths),
+PyTorch (``autograd.grad`` with ``create_graph``) and JAX
+(``jit(value_and_grad)`` of nested ``grad``).
 Values are checked against nnopt's before timing.
 
 Part 2 -- solving u'' + 0.4 u' + 4 u = 0, u(0) = 1, u'(0) = 0 on [0, 2 pi]:
@@ -263,8 +266,16 @@ def nnopt_grad_workload(min_time):
     Ws, bs = common_weights()
     theta = net.layout.flatten({"0.W": Ws[0], "0.b": bs[0], "1.W": Ws[1], "1.b": bs[1], "2.W": Ws[2], "2.b": bs[2]})
     P = points()[:, None]
-    fast = diffeq.ResidualSystem(prob, diffeq.TrialForm(prob), net, P, np.float64, [T_END / 2], [2 / T_END])
+    args = (prob, diffeq.TrialForm(prob), net, P, np.float64, [T_END / 2], [2 / T_END])
+    fast = diffeq.ResidualSystem(*args)                        # the compiled path (chosen automatically)
     fast.check(theta)
+    assert fast.compiled
+    numpy_path = diffeq.ResidualSystem(*args, compiled=False)  # the NumPy Taylor-mode path
+    numpy_path.check(theta)
+    f32 = diffeq.ResidualSystem(prob, diffeq.TrialForm(prob), net, P.astype(np.float32), np.float32,
+                                [T_END / 2], [2 / T_END])
+    theta32 = theta.astype(np.float32)
+    f32.check(theta32)
     n = P.shape[0]
 
     # the generic path: nested jvp over the points inside grad over the weights
@@ -286,13 +297,25 @@ def nnopt_grad_workload(min_time):
     vg_generic = nnopt.value_and_grad(generic_loss)
     v1, g1 = fast.value_and_grad(theta)
     v2, g2 = vg_generic(theta)
-    assert abs(v1 - v2) <= 1e-12 * abs(v2), (v1, v2)
-    assert np.allclose(g1, g2, rtol=1e-9, atol=1e-12 * np.abs(g2).max())
+    v3, g3 = numpy_path.value_and_grad(theta)
+    for v, g in ((v2, g2), (v3, g3)):
+        assert abs(v1 - v) <= 1e-12 * abs(v), (v1, v)
+        assert np.allclose(g1, g, rtol=1e-9, atol=1e-12 * np.abs(g).max())
+    r1, J1 = fast.residual_and_jacobian(theta)
+    r3, J3 = numpy_path.residual_and_jacobian(theta)
+    assert np.allclose(r1, r3, rtol=1e-12, atol=1e-12 * np.abs(r3).max())
+    assert np.allclose(J1, J3, rtol=1e-10, atol=1e-12 * np.abs(J3).max())
+    v4, g4 = f32.value_and_grad(theta32)
+    assert g4.dtype == np.float32 and abs(v4 - v1) <= 1e-4 * v1
     out = {
         "loss": float(v1),
         "fast": median_time(lambda: fast.value_and_grad(theta), min_time),
+        "numpy": median_time(lambda: numpy_path.value_and_grad(theta), min_time),
+        "float32": median_time(lambda: f32.value_and_grad(theta32), min_time),
         "generic": median_time(lambda: vg_generic(theta), min_time),
         "jacobian": median_time(lambda: (fast.residual(theta), fast.residual_and_jacobian(theta)), min_time),
+        "jacobian_numpy": median_time(
+            lambda: (numpy_path.residual(theta), numpy_path.residual_and_jacobian(theta)), min_time),
         "n": n,
     }
     return out
@@ -324,9 +347,12 @@ def main(argv=None):
     min_time = 0.05 if args.quick else 0.5
     print("Part 1: neural-form loss + gradient, u'' + 0.4u' + 4u, MLP [1,32,32,1] tanh, 200 points, float64")
     ours = nnopt_grad_workload(min_time)
-    print(f"  nnopt Taylor-mode path        {ours['fast'] * 1e3:8.3f} ms   (loss {ours['loss']:.6e})")
+    print(f"  nnopt compiled Taylor path    {ours['fast'] * 1e3:8.3f} ms   (loss {ours['loss']:.6e})")
+    print(f"  nnopt compiled, float32       {ours['float32'] * 1e3:8.3f} ms")
+    print(f"  nnopt NumPy Taylor path       {ours['numpy'] * 1e3:8.3f} ms   (compiled=False)")
     print(f"  nnopt generic (nested jvp)    {ours['generic'] * 1e3:8.3f} ms")
     print(f"  nnopt residual + Jacobian     {ours['jacobian'] * 1e3:8.3f} ms   (200 x 1153, for Levenberg-Marquardt)")
+    print(f"    same, NumPy Taylor path     {ours['jacobian_numpy'] * 1e3:8.3f} ms")
     for name in ("torch-grad", "jax-grad"):
         res = run_peer(name, min_time, args.peer_python)
         if "skipped" in res:

@@ -20,6 +20,12 @@ user's residual (``nnopt.vjp``), and the Jacobian rows from the per-point
 reverse sweep :func:`~nnopt.diffeq.jets.mlp_jets_vjp` -- a few array
 operations per layer for the whole Jacobian.
 
+The fast path has a compiled form (:mod:`nnopt.diffeq.compiled`, chosen
+by :meth:`ResidualSystem.check` for Dense tanh / sigmoid / identity stacks and
+jets of order <= 2): ``value_and_grad`` always, ``residual`` and
+``residual_and_jacobian`` for linear equations; the NumPy form below stays
+for everything else and as the reference it is tested against.
+
 *generic* -- any network and any form: the same quantities written as one
 function of the weights through the transforms (nested ``jvp`` for input
 derivatives), the Jacobian by :func:`nnopt.jacobian`.  It is the reference
@@ -38,6 +44,7 @@ import nnopt.numpy as nnp
 
 from ..autodiff import jacobian, jvp, value_and_grad, vjp
 from ..autodiff.core import getval
+from . import compiled as _compiled
 from .forms import PenaltyForm
 from .jets import JetBasis, generic_jets, mlp_jets, mlp_jets_vjp, mlp_supported
 
@@ -79,9 +86,18 @@ class ResidualSystem:
         The network sees ``(p - shift) * scale``.
     fast : bool or None
         Force (True) or forbid (False) the fast path; None: when supported.
+    compiled : bool or None
+        Force (True: a ValueError saying why when it is not available) or
+        forbid (False) the compiled form of the fast path
+        (:mod:`nnopt.diffeq.compiled`: Dense layers with tanh, sigmoid or
+        identity activations, jets of order <= 2; ``value_and_grad``, and
+        ``residual`` / ``residual_and_jacobian`` for linear equations);
+        None: when supported.  :meth:`check` sets it up; :attr:`compiled`
+        then says whether it is in use.
     """
 
-    def __init__(self, problem, form, net, points, dtype, shift, scale, boundary=None, fast=None):
+    def __init__(self, problem, form, net, points, dtype, shift, scale, boundary=None, fast=None,
+                 compiled=None):
         self.problem, self.form, self.net = problem, form, net
         self.dtype = np.dtype(dtype)
         self.shift = np.asarray(shift, dtype=self.dtype)
@@ -107,6 +123,17 @@ class ResidualSystem:
         if self.fast and not supported:
             raise ValueError("ResidualSystem: the fast path needs a stack of Dense layers and an affine form")
         self._prepare()
+        self._want_compiled = compiled
+        self._compiled = None
+        if compiled:
+            reason = _compiled.unsupported_reason(self) if self.fast else "the fast path is off"
+            if reason is not None:
+                raise ValueError(f"ResidualSystem: compiled=True, but there is no compiled path: {reason}")
+
+    @property
+    def compiled(self):
+        """True when :meth:`value_and_grad` runs the compiled path (after :meth:`check`)."""
+        return self._compiled is not None
 
     # -- set-up -------------------------------------------------------------
     def _prepare(self):
@@ -203,6 +230,13 @@ class ResidualSystem:
                     b.sens = self._constant_sensitivities(b, U)
         for b in self.blocks:
             b.scale = np.sqrt(b.weight / (b.n * b.n_out)).astype(self.dtype)
+        self._compiled = None
+        if self._want_compiled is not False:
+            reason = _compiled.unsupported_reason(self) if self.fast else self.path_note
+            if reason is None:
+                self._compiled = _compiled.CompiledPath(self)
+            elif self._want_compiled:
+                raise ValueError(f"ResidualSystem: compiled=True, but there is no compiled path: {reason}")
 
     def _check_block(self, b, R):
         n = b.n
@@ -304,6 +338,9 @@ class ResidualSystem:
         generic differentiable path)."""
         if not self.affine:
             return self._custom_rows(theta)
+        cp = self._compiled
+        if cp is not None and cp.has_jacobian and cp.accepts(theta):
+            return cp.residual(theta)
         traced = not isinstance(theta, np.ndarray)
         if traced or not self.fast:
             Zs = self._generic_streams(theta)
@@ -344,7 +381,12 @@ class ResidualSystem:
         return R * b.scale if b.scale is not None else R
 
     def residual_and_jacobian(self, theta):
-        """``(r, J)``: the weighted residual vector and its Jacobian ``(rows, n_params)``."""
+        """``(r, J)``: the weighted residual vector and its Jacobian ``(rows, n_params)``
+        (compiled, :mod:`nnopt.diffeq.compiled`, for linear equations and
+        plain vectors of the system's dtype when :attr:`compiled`)."""
+        cp = self._compiled
+        if cp is not None and cp.has_jacobian and cp.accepts(theta):
+            return cp.residual_and_jacobian(theta)
         if not self.fast:
             r = np.asarray(self.residual(theta))
             J = jacobian(self.residual, mode="rev")(theta)
@@ -423,7 +465,12 @@ class ResidualSystem:
         return nnp.sum(r * r)
 
     def value_and_grad(self, theta):
-        """``(loss, gradient)``; the fast path sums the per-point reverse sweep."""
+        """``(loss, gradient)``; the fast path sums the per-point reverse sweep
+        (compiled, :mod:`nnopt.diffeq.compiled`, for plain vectors of the
+        system's dtype when :attr:`compiled`)."""
+        cp = self._compiled
+        if cp is not None and cp.accepts(theta):
+            return cp.value_and_grad(theta)
         if not self.fast:
             v, g = value_and_grad(self.loss)(theta)
             return float(v), np.asarray(g)
