@@ -16,6 +16,7 @@ import argparse
 import cProfile
 import pstats
 import time
+import warnings
 
 import numpy as np
 
@@ -85,6 +86,50 @@ def neural_form(w, b):
     return lambda: vg(wts)
 
 
+def neural_form_compiled(w, b):
+    from nnopt import diffeq
+
+    T = 2 * np.pi
+    net = MLP([1, w, w, 1], activation="tanh")
+    ode = diffeq.ODE(lambda t, u, du, ddu: ddu + 0.4 * du + 4 * u, (0.0, T), initial=(1.0, 0.0))
+    t = np.linspace(0.0, T, b)[:, None]
+    system = diffeq.ResidualSystem(ode, diffeq.TrialForm(ode), net, t, np.float64, [T / 2], [2 / T])
+    wts = net.init(seed=0)
+    system.check(wts)
+    return lambda: system.value_and_grad(wts)
+
+
+def lanczos_top_eigenvalue(w, b):
+    from nnopt import curvature
+
+    obj, th = _objective([w // 5, w, w, w, 1], b, True)
+    op = curvature.hessian_operator(obj, th)
+
+    def run():  # exactly 20 steps: a tolerance that cannot be reached, its warning silenced
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", curvature.ConvergenceWarning)
+            return curvature.lanczos(op, k=1, maxiter=20, tol=1e-300, check_symmetry=False)
+
+    return run
+
+
+def cg_iterations(w, b):
+    obj, th = _objective([w // 5, w, w, w, 1], b, True)
+    return lambda: nnopt.minimize(obj.fun, th, jac=obj.jac, method="cg", maxiter=5, gtol=0.0)
+
+
+def lenet_step(w, b):
+    from nnopt.nn.zoo import lenet5
+
+    net = lenet5()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(b, 1, 28, 28))
+    Y = rng.integers(0, 10, b)
+    obj = nnopt.Objective(net, "cross_entropy", X, Y, cache=False)
+    th = net.init(seed=0)
+    return lambda: obj.value_and_grad(th)
+
+
 WORKLOADS = {
     "gradient, fast dense path ([10,50,50,50,1], batch 1000)": (gradient_fast, 50, 1000, 5),
     "gradient, general engine ([10,50,50,50,1], batch 1000)": (gradient_engine, 50, 1000, 5),
@@ -92,7 +137,11 @@ WORKLOADS = {
     "HVP, general engine ([10,50,50,50,1], batch 1000)": (hvp_engine, 50, 1000, 5),
     "dense Hessian, fast path ([8,30,30,1], batch 200)": (dense_hessian, 30, 200, 5),
     "dense Hessian, closed form ([8,30,30,1], batch 200)": (dense_hessian_closed_form, 30, 200, 5),
-    "neural-form loss + gradient ([1,32,32,1], 200 points)": (neural_form, 32, 200, 1),
+    "neural-form loss + gradient, general engine ([1,32,32,1], 200 points)": (neural_form, 32, 200, 1),
+    "neural-form loss + gradient, compiled path ([1,32,32,1], 200 points)": (neural_form_compiled, 32, 200, 1),
+    "Lanczos, 20 Hessian products ([10,50,50,50,1], batch 1000)": (lanczos_top_eigenvalue, 50, 1000, 5),
+    "CG, 5 iterations with line search ([10,50,50,50,1], batch 1000)": (cg_iterations, 50, 1000, 5),
+    "LeNet-5 loss + gradient (batch 128; minimal: batch 1)": (lenet_step, 0, 128, 0),
 }
 
 
