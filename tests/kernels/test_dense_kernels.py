@@ -11,7 +11,8 @@ def _tol(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("act", ACTIVATIONS)
-@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 3, 5), (0, 4, 3), (33, 17, 9)])
+# (301, 5, 121): a larger block (36k elements)
+@pytest.mark.parametrize("shape", [(1, 1, 1), (7, 3, 5), (0, 4, 3), (33, 17, 9), (301, 5, 121)])
 def test_forward_backward_match_reference(dtype, act, shape):
     n, n_in, n_out = shape
     rng = np.random.default_rng(n * 100 + n_in)
