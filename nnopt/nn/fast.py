@@ -39,6 +39,7 @@ block of columns is then one matrix product per layer over the samples.
 """
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -71,6 +72,8 @@ class StackPlan(NamedTuple):
     loss: int          # loss code
     X: np.ndarray      # inputs, C-contiguous
     T: np.ndarray      # targets (mse) or one-hot labels (cross-entropy), C-contiguous
+    work: np.ndarray   # scratch reused across calls (kernels.mlp workspace_size)
+    lock: threading.Lock  # held while a call uses ``work``; a concurrent call allocates its own
 
 
 def stack_plan(net, loss_name, X, Y, onehot=None):
@@ -91,7 +94,22 @@ def stack_plan(net, loss_name, X, Y, onehot=None):
     if (X.ndim != 2 or X.shape[1] != dims[0] or T is None or T.shape != (X.shape[0], dims[-1])
             or T.dtype != X.dtype or not (X.flags.c_contiguous and T.flags.c_contiguous)):
         return None
-    return StackPlan(dims, codes, _LOSS_CODES[loss_name], X, T)
+    from ..kernels.mlp import reference as _mlp_reference
+
+    work = np.empty(_mlp_reference.workspace_size(dims, X.shape[0]), dtype=X.dtype)
+    return StackPlan(dims, codes, _LOSS_CODES[loss_name], X, T, work, threading.Lock())
+
+
+def _run(plan, kernel, *args):
+    """kernel(*args, plan's data, work=plan.work), or with a fresh workspace while
+    another thread holds the plan's."""
+    p = plan
+    if p.lock.acquire(blocking=False):
+        try:
+            return kernel(*args, p.X, p.T, p.dims, p.codes, p.loss, p.work)
+        finally:
+            p.lock.release()
+    return kernel(*args, p.X, p.T, p.dims, p.codes, p.loss)
 
 
 def _stack_kernels(plan, theta):
@@ -114,7 +132,7 @@ def value_and_grad(net, loss_name, theta, X, Y, onehot=None, plan=False):
         plan = stack_plan(net, loss_name, X, Y, onehot)
     kern = _stack_kernels(plan, theta)
     if kern is not None:
-        value, grad = kern.value_and_grad(theta, plan.X, plan.T, plan.dims, plan.codes, plan.loss)
+        value, grad = _run(plan, kern.value_and_grad, theta)
         return theta.dtype.type(value), grad
     kern = kernels.select("dense")
     specs = net.layout.specs
@@ -190,7 +208,7 @@ def hvp(net, loss_name, theta, V, X, Y, onehot=None, plan=False):
             plan = stack_plan(net, loss_name, X, Y, onehot)
         kern = _stack_kernels(plan, theta)
         if kern is not None:
-            return kern.hvp(theta, V, plan.X, plan.T, plan.dims, plan.codes, plan.loss)
+            return _run(plan, kern.hvp, theta, V)
     if not single:
         cols = _unit_columns(V)
         if cols is not None:  # columns of the identity: columns of the Hessian

@@ -93,3 +93,38 @@ def test_dense_path_same_for_noncontiguous_arrays(dtype):
         _close(g2, grad, dtype)
     hv = fast.hvp(net, "mse", theta, v, np.ascontiguousarray(X), Y, plan=plan)
     _close(fast.hvp(net, "mse", strided, np.repeat(v, 2)[::2], X, Y), hv, dtype)
+
+
+@pytest.mark.parametrize("sizes, acts, loss", CASES[:2])
+def test_reused_workspace_gives_the_same_results(sizes, acts, loss):
+    theta, v, X, T, dims, codes, lcode = _problem(sizes, acts, loss, 29, np.float64, seed=5)
+    work = np.full(cpu.workspace_size(dims, X.shape[0]), np.nan)  # stale contents must not matter
+    value, grad = cpu.value_and_grad(theta, X, T, dims, codes, lcode)
+    hv = cpu.hvp(theta, v, X, T, dims, codes, lcode)
+    for _ in range(2):
+        v2, g2 = cpu.value_and_grad(theta, X, T, dims, codes, lcode, work)
+        assert v2 == value and np.array_equal(g2, grad)
+        assert np.array_equal(cpu.hvp(theta, v, X, T, dims, codes, lcode, work), hv)
+    assert cpu.workspace_size(dims, X.shape[0]) == reference.workspace_size(dims, X.shape[0])
+    with pytest.raises(ValueError, match="work is shorter"):
+        cpu.value_and_grad(theta, X, T, dims, codes, lcode, work[:10])
+
+
+def test_objective_shared_between_threads():
+    """Concurrent calls on one Objective: one uses the plan's workspace, the others their own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(6)
+    net = Sequential([Dense(4, 16, activation="tanh"), Dense(16, 16, activation="tanh"), Dense(16, 2)])
+    obj = nnopt.Objective(net, "mse", rng.normal(size=(300, 4)), rng.normal(size=(300, 2)), cache=False)
+    thetas = [net.init(seed=s) for s in range(8)]
+    expected = [obj.value_and_grad(th) for th in thetas]
+
+    def run(i):
+        return [obj.value_and_grad(thetas[i % 8]) for _ in range(30)]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, range(16)))
+    for i, res in enumerate(results):
+        for value, grad in res:
+            assert value == expected[i % 8][0] and np.array_equal(grad, expected[i % 8][1])

@@ -18,7 +18,7 @@ from numba import njit
 from ..dense.cpu import act_grad as _act_grad
 from ..dense.cpu import bias_act as _bias_act
 
-__all__ = ["value_and_grad", "hvp"]
+__all__ = ["value_and_grad", "hvp", "workspace_size"]
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -115,11 +115,40 @@ def _offsets(dims, n):
 
 
 @njit(**_JIT)
-def value_and_grad(theta, X, T, dims, codes, loss):
+def workspace_size(dims, n):
+    """Length of the scratch vector both kernels can work in (see ``work``)."""
+    a_total = 0
+    widest = 0
+    for l in range(1, dims.size):
+        a_total += n * dims[l]
+        widest = max(widest, dims[l])
+    return 3 * a_total + 5 * n * max(widest, dims[0])
+
+
+@njit(**_JIT)
+def _scratch(work, a_total, n, widest, i, rows, cols):
+    """Scratch matrix number i (rows x cols) after the three activation-sized blocks."""
+    start = 3 * a_total + i * n * widest
+    return work[start:start + rows * cols].reshape((rows, cols))
+
+
+@njit(**_JIT)
+def _workspace(work, dims, n, dtype_like):
+    """``work`` when given (at least :func:`workspace_size` long, dtype of theta), else a new one."""
+    if work is None:
+        return np.empty(workspace_size(dims, n), dtype=dtype_like.dtype)
+    if work.size < workspace_size(dims, n):
+        raise ValueError("work is shorter than workspace_size(dims, n)")
+    return work
+
+
+@njit(**_JIT)
+def value_and_grad(theta, X, T, dims, codes, loss, work=None):
     n = X.shape[0]
     L = dims.size - 1
     w_off, b_off, a_off = _offsets(dims, n)
-    work = np.empty(a_off[L], dtype=theta.dtype)
+    work = _workspace(work, dims, n, theta)
+    widest = max(dims[0], dims[1:].max())
     a = X
     for l in range(L):
         m, k = dims[l], dims[l + 1]
@@ -128,14 +157,14 @@ def value_and_grad(theta, X, T, dims, codes, loss):
         _matmul_into(a, W, z)
         _bias_act(z, theta[b_off[l]:b_off[l] + k], codes[l])
         a = z
-    g = np.empty((n, dims[L]), dtype=theta.dtype)
+    g = _scratch(work, a_off[L], n, widest, 0, n, dims[L])
     value = _loss_grad(a, T, loss, g)
     grad = np.empty_like(theta)
     for l in range(L - 1, -1, -1):
         m, k = dims[l], dims[l + 1]
         a_l = work[a_off[l]:a_off[l] + n * k].reshape((n, k))
         a_prev = X if l == 0 else work[a_off[l - 1]:a_off[l - 1] + n * m].reshape((n, m))
-        gz = np.empty((n, k), dtype=theta.dtype)
+        gz = _scratch(work, a_off[L], n, widest, 1, n, k)
         _act_grad(g, a_l, codes[l], gz, grad[b_off[l]:b_off[l] + k])
         g = gz
         gW = grad[w_off[l]:w_off[l] + m * k].reshape((m, k))
@@ -145,7 +174,7 @@ def value_and_grad(theta, X, T, dims, codes, loss):
             np.dot(a_prev.T, g, gW)
         if l > 0:
             W = theta[w_off[l]:w_off[l] + m * k].reshape((m, k))
-            gx = np.empty((n, m), dtype=theta.dtype)
+            gx = _scratch(work, a_off[L], n, widest, 0, n, m)  # the old g is used up
             _matmul_into(g, W.T, gx)
             g = gx
     return value, grad
@@ -208,13 +237,16 @@ def _r_backward(Rg, g, z, Rz, code, Rdelta, delta):
 
 
 @njit(**_JIT)
-def hvp(theta, v, X, T, dims, codes, loss):
+def hvp(theta, v, X, T, dims, codes, loss, work=None):
     n = X.shape[0]
     L = dims.size - 1
     w_off, b_off, a_off = _offsets(dims, n)
-    acts = np.empty(a_off[L], dtype=theta.dtype)
-    Rzs = np.empty(a_off[L], dtype=theta.dtype)
-    Racts = np.empty(a_off[L], dtype=theta.dtype)
+    work = _workspace(work, dims, n, theta)
+    widest = max(dims[0], dims[1:].max())
+    A = a_off[L]
+    acts = work[:A]
+    Rzs = work[A:2 * A]
+    Racts = work[2 * A:3 * A]
     a = X
     for l in range(L):
         m, k = dims[l], dims[l + 1]
@@ -227,16 +259,17 @@ def hvp(theta, v, X, T, dims, codes, loss):
         _matmul_into(a, W, z)
         _bias_act(z, theta[b_off[l]:b_off[l] + k], codes[l])
         _matmul_into(a, VW, Rz)
-        Ra_in = np.zeros((n, k), dtype=theta.dtype)
+        Ra_in = _scratch(work, A, n, widest, 0, n, k)
+        Ra_in[:] = 0
         if l > 0:
             Ra_prev = Racts[a_off[l - 1]:a_off[l - 1] + n * m].reshape((n, m))
             _matmul_into(Ra_prev, W, Ra_in)
         _r_forward(Rz, Vb, Ra_in, z, codes[l], Ra)
         a = z
     k = dims[L]
-    g = np.empty((n, k), dtype=theta.dtype)
+    g = _scratch(work, A, n, widest, 1, n, k)
     _loss_grad(a, T, loss, g)
-    Rg = np.empty((n, k), dtype=theta.dtype)
+    Rg = _scratch(work, A, n, widest, 2, n, k)
     RaL = Racts[a_off[L - 1]:a_off[L - 1] + n * k].reshape((n, k))
     if loss == 0:
         scale = theta.dtype.type(2.0 / (n * k)) if n else theta.dtype.type(0)
@@ -265,8 +298,8 @@ def hvp(theta, v, X, T, dims, codes, loss):
         m, k = dims[l], dims[l + 1]
         z = acts[a_off[l]:a_off[l] + n * k].reshape((n, k))
         Rz = Rzs[a_off[l]:a_off[l] + n * k].reshape((n, k))
-        delta = np.empty((n, k), dtype=theta.dtype)
-        Rdelta = np.empty((n, k), dtype=theta.dtype)
+        delta = _scratch(work, A, n, widest, 3, n, k)
+        Rdelta = _scratch(work, A, n, widest, 4, n, k)
         _r_backward(Rg, g, z, Rz, codes[l], Rdelta, delta)
         g, Rg = delta, Rdelta
         HW = Hv[w_off[l]:w_off[l] + m * k].reshape((m, k))
@@ -287,12 +320,13 @@ def hvp(theta, v, X, T, dims, codes, loss):
         if l > 0:
             W = theta[w_off[l]:w_off[l] + m * k].reshape((m, k))
             VW = v[w_off[l]:w_off[l] + m * k].reshape((m, k))
-            Rg_new = np.empty((n, m), dtype=theta.dtype)
+            # scratch 0-2 are free here (g and R{g} now live in 3 and 4)
+            Rg_new = _scratch(work, A, n, widest, 1, n, m)
             _matmul_into(Rg, W.T, Rg_new)
-            tmp = np.empty((n, m), dtype=theta.dtype)
+            tmp = _scratch(work, A, n, widest, 2, n, m)
             _matmul_into(g, VW.T, tmp)
             Rg_new += tmp
-            g_new = np.empty((n, m), dtype=theta.dtype)
+            g_new = _scratch(work, A, n, widest, 0, n, m)
             _matmul_into(g, W.T, g_new)
             Rg, g = Rg_new, g_new
     return Hv

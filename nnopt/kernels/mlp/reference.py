@@ -5,9 +5,15 @@ import numpy as np
 
 from ..dense import reference as dense
 
-__all__ = ["value_and_grad", "hvp"]
+__all__ = ["value_and_grad", "hvp", "workspace_size"]
 
 _NAMES = ("identity", "tanh", "sigmoid", "relu")
+
+
+def workspace_size(dims, n):
+    """Length of the scratch vector of the compiled kernels (the reference allocates its own)."""
+    widths = [int(d) for d in dims]
+    return 3 * n * sum(widths[1:]) + 5 * n * max(widths)
 
 
 def _layers(theta, dims):
@@ -58,7 +64,7 @@ def _loss(out, T, loss):
     return value, (p - T) / max(n, 1), p
 
 
-def value_and_grad(theta, X, T, dims, codes, loss):
+def value_and_grad(theta, X, T, dims, codes, loss, work=None):  # work: unused here
     layers = _layers(theta, dims)
     acts = _forward(theta, X, dims, codes)
     value, g, _ = _loss(acts[-1], T, loss)
@@ -73,7 +79,7 @@ def value_and_grad(theta, X, T, dims, codes, loss):
     return value, grad
 
 
-def hvp(theta, v, X, T, dims, codes, loss):
+def hvp(theta, v, X, T, dims, codes, loss, work=None):  # work: unused here
     layers, vlayers = _layers(theta, dims), _layers(v, dims)
     acts, Rzs, Racts = [X], [], [np.zeros_like(X)]
     for (W, b), (VW, Vb), code in zip(layers, vlayers, codes):
