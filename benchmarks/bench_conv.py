@@ -3,18 +3,25 @@
 Run:  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_conv.py [--quick]
 
 1. im2col / col2im / forward / backward of the convolution at LeNet-5 and
-   small-VGG sizes, NumPy reference vs Numba kernels, plus a direct
-   ``np.einsum`` over sliding-window views (``sliding_window_view``: what a
-   user would write by hand in NumPy) and PyTorch's ``conv2d`` on the CPU
-   when torch is installed (an optional peer, never a dependency);
-2. the gradient of LeNet-5's loss through the general engine (kernel-backed
-   ``conv2d`` primitive) against the same kernels called by hand;
+   small-VGG sizes, NumPy reference vs Numba kernels, the whole-layer
+   kernels of the compiled path (``conv_forward_t``/``conv_backward_t``:
+   chunks of images in L2, bias, tanh and 2x2 average pooling fused), plus
+   a direct ``np.einsum`` over sliding-window views
+   (``sliding_window_view``: what a user would write by hand in NumPy) and
+   PyTorch's ``conv2d`` on the CPU when torch is installed (an optional
+   peer, never a dependency);
+2. LeNet-5's loss + gradient (batch 128, float64 and float32): the
+   compiled path (``nnopt.nn.fast_conv``, what ``Objective`` picks) against
+   the general engine, and where the compiled path's time goes, kernel by
+   kernel;
 3. the time per step of every second-order optimizer relative to SGD, on
    LeNet-5 and on the CURVES autoencoder (the extra cost of the curvature
    statistics, inversions, CG iterations).
 
 Times are process CPU time, the best of several repeats, so that other
 load on a shared machine inflates them less; compare ratios from one run.
+(With more than one Numba thread, CPU time adds up the threads: use
+``OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1`` for the kernel tables.)
 Single-threaded BLAS is recommended on small machines (multi-threaded
 OpenBLAS made a 25088 x 8 by 25088 x 72 product 60x slower on a loaded
 2-core machine).
@@ -81,8 +88,9 @@ def kernels_table(quick):
     rng = np.random.default_rng(0)
     print("\n## Convolution kernels (ms, float32)\n")
     print("| case | im2col ref | im2col numba | forward ref | forward numba | backward ref | backward numba "
-          "| einsum (forward) | torch forward | torch fwd+bwd |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| layer fwd (+tanh+pool) | layer bwd (+tanh+pool) | einsum (forward) | torch forward | torch fwd+bwd |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    pool = ("avg", (2, 2), (2, 2), (0, 0))
     for name, xs, ws, p in cases:
         x = rng.normal(size=xs).astype(np.float32)
         W = rng.normal(size=ws).astype(np.float32)
@@ -90,6 +98,8 @@ def kernels_table(quick):
         s, pad, d = (1, 1), (p, p), (1, 1)
         y = reference.forward(x, W, b, s, pad, d)
         g = rng.normal(size=y.shape).astype(np.float32)
+        a, yp = cpu.conv_forward_t(x, W, b, s, pad, d, "nchw", "tanh", pool)
+        gp = rng.normal(size=yp.shape).astype(np.float32)
         row = [
             best_time(lambda: reference.im2col(x, ws[2:], s, pad, d)),
             best_time(lambda: cpu.im2col(x, ws[2:], s, pad, d)),
@@ -97,6 +107,8 @@ def kernels_table(quick):
             best_time(lambda: cpu.forward(x, W, b, s, pad, d)),
             best_time(lambda: reference.backward(g, x, W, s, pad, d)),
             best_time(lambda: cpu.backward(g, x, W, s, pad, d)),
+            best_time(lambda: cpu.conv_forward_t(x, W, b, s, pad, d, "nchw", "tanh", pool)),
+            best_time(lambda: cpu.conv_backward_t(gp, x, W, s, pad, d, "nchw", True, True, "tanh", a, pool)),
             best_time(lambda: einsum_conv(x, W, p)),
         ]
         if torch is not None:
@@ -115,17 +127,68 @@ def kernels_table(quick):
         print(f"| {name} | " + " | ".join(f"{1e3 * t:.2f}" for t in row) + " |")
 
 
-def engine_vs_kernels():
-    from nnopt.data import bars
+def lenet_step(quick):
+    """LeNet-5 loss + gradient, batch 128: compiled path vs engine, and its parts."""
+    from nnopt import kernels
+    from nnopt.nn import fast_conv
 
-    X, y = bars(100, seed=0)
-    obj = nnopt.Objective(lenet5(), "cross_entropy", X, y, cache=False)
-    theta = obj.net.init(seed=0, dtype=np.float32)
-    print("\n## LeNet-5 loss + gradient, batch 100, float32 (ms)\n")
-    for backend in ("numpy", "numba"):
-        with nnopt.config.using(backend=backend):
-            t = best_time(lambda: obj.value_and_grad(theta))
-        print(f"- engine (conv2d primitive, backend={backend}): {1e3 * t:.1f}")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(128, 1, 28, 28))
+    y = rng.integers(0, 10, 128)
+    net = lenet5()
+    print("\n## LeNet-5 loss + gradient, batch 128 (ms)\n")
+    print("| dtype | compiled path (Objective) | general engine (fast=False) | engine / compiled |")
+    print("|---|---|---|---|")
+    for dtype in (np.float64, np.float32):
+        theta = net.init(seed=0, dtype=dtype)
+        fast = nnopt.Objective(net, "cross_entropy", X.astype(dtype), y, cache=False)
+        engine = nnopt.Objective(net, "cross_entropy", X.astype(dtype), y, cache=False, fast=False)
+        tf = best_time(lambda: fast.value_and_grad(theta))
+        te = best_time(lambda: engine.value_and_grad(theta), min_time=0.2 if quick else 0.5)
+        print(f"| {np.dtype(dtype).name} | {1e3 * tf:.2f} | {1e3 * te:.1f} | {te / tf:.1f} |")
+    print("\nWhere the compiled path's time goes (ms per call; conv blocks include bias, tanh and pooling):\n")
+    print("| dtype | conv1 fwd | conv2 fwd | dense fwd + loss | dense bwd | conv2 bwd | conv1 bwd | whole call |")
+    print("|---|---|---|---|---|---|---|---|")
+    pool = ("avg", (2, 2), (2, 2), (0, 0))
+    for dtype in (np.float64, np.float32):
+        theta = net.init(seed=0, dtype=dtype)
+        p = [theta[sp.slice].reshape(sp.shape) for sp in net.layout]
+        x = X.astype(dtype)
+        a1, y1 = cpu.conv_forward_t(x, p[0], p[1], (1, 1), (2, 2), (1, 1), "nchw", "tanh", pool)
+        a2, y2 = cpu.conv_forward_t(y1, p[2], p[3], (1, 1), (0, 0), (1, 1), "cnhw", "tanh", pool)
+        flat = np.ascontiguousarray(y2.transpose(1, 0, 2, 3)).reshape(128, -1)
+        kd = kernels.select("dense")
+
+        def dense_fwd():
+            h1 = kd.forward(flat, p[4], p[5], "tanh")
+            h2 = kd.forward(h1, p[6], p[7], "tanh")
+            return h1, h2, kd.forward(h2, p[8], p[9], "identity")
+
+        h1, h2, out = dense_fwd()
+        g = rng.normal(size=out.shape).astype(dtype) / 128
+
+        def dense_bwd():
+            g2 = kd.backward(g, out, h2, p[8], "identity")[0]
+            g1 = kd.backward(g2, h2, h1, p[6], "tanh")[0]
+            return kd.backward(g1, h1, flat, p[4], "tanh")[0]
+
+        gflat = dense_bwd()
+        g2 = np.ascontiguousarray(gflat.reshape(128, 16, 5, 5).transpose(1, 0, 2, 3))
+        gy1 = cpu.conv_backward_t(g2, y1, p[2], (1, 1), (0, 0), (1, 1), "cnhw", True, True, "tanh", a2, pool)[0]
+        theta_, X_ = theta, X.astype(dtype)
+        with cpu.single_threaded_blas():
+            times = [
+                best_time(lambda: cpu.conv_forward_t(x, p[0], p[1], (1, 1), (2, 2), (1, 1), "nchw", "tanh", pool)),
+                best_time(lambda: cpu.conv_forward_t(y1, p[2], p[3], (1, 1), (0, 0), (1, 1), "cnhw", "tanh", pool)),
+                best_time(dense_fwd),
+                best_time(dense_bwd),
+                best_time(lambda: cpu.conv_backward_t(g2, y1, p[2], (1, 1), (0, 0), (1, 1), "cnhw", True, True,
+                                                      "tanh", a2, pool)),
+                best_time(lambda: cpu.conv_backward_t(gy1, x, p[0], (1, 1), (2, 2), (1, 1), "nchw", False, True,
+                                                      "tanh", a1, pool)),
+                best_time(lambda: fast_conv.value_and_grad(net, "cross_entropy", theta_, X_, y)),
+            ]
+        print(f"| {np.dtype(dtype).name} | " + " | ".join(f"{1e3 * t:.2f}" for t in times) + " |")
 
 
 def step_times(quick):
@@ -175,7 +238,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     kernels_table(args.quick)
-    engine_vs_kernels()
+    lenet_step(args.quick)
     step_times(args.quick)
 
 

@@ -15,6 +15,7 @@ from . import numpy as nnp
 from .autodiff.core import getval
 from .autodiff.transforms import hessian, hvp, jacobian, value_and_grad
 from .nn import fast as _fast
+from .nn import fast_conv as _fast_conv
 from .nn import losses as _losses
 
 __all__ = ["Objective"]
@@ -35,8 +36,10 @@ class Objective:
         Allow the compiled path (:mod:`nnopt.nn.fast`) for ``fun``, ``jac``,
         ``value_and_grad``, ``hessp`` and ``hess`` on plain arrays when the
         model is a plain dense stack with the ``mse`` or ``cross_entropy``
-        loss (default True).  ``obj(theta)`` inside transforms always uses
-        the general engine.
+        loss (default True); for ``fun``, ``jac`` and ``value_and_grad``
+        also when it is a plain convolutional network
+        (:mod:`nnopt.nn.fast_conv`).  ``obj(theta)`` inside transforms
+        always uses the general engine.
     cache : bool
         Remember the value and gradient at the last ``theta`` (default True).
     accumulate : None or ``"float64"``
@@ -119,6 +122,8 @@ class Objective:
         self._vg = value_and_grad(self.__call__)
         self.cache = bool(cache)
         self.fast = bool(fast) and _fast.supports(net, self.loss_name)
+        # plain conv nets (nnopt.nn.fast_conv): value and gradient only
+        self._fast_conv = bool(fast) and not self.fast and _fast_conv.supports(net, self.loss_name, X, self.Y)
         self._onehot = (
             _losses.one_hot(Y, net.layers[-1].n_out, X.dtype)
             if self.fast and self.loss_name == "cross_entropy"
@@ -166,6 +171,11 @@ class Objective:
         if self.fast and type(theta) is np.ndarray:
             value, g = _fast.value_and_grad(self.net, self.loss_name, theta, self.X, self.Y, self._onehot,
                                             self._plan)
+            if self.weight_decay:
+                value = value + (0.5 * self.weight_decay) * np.dot(theta, theta)
+                g += self.weight_decay * theta
+        elif self._fast_conv and type(theta) is np.ndarray:
+            value, g = _fast_conv.value_and_grad(self.net, self.loss_name, theta, self.X, self.Y)
             if self.weight_decay:
                 value = value + (0.5 * self.weight_decay) * np.dot(theta, theta)
                 g += self.weight_decay * theta

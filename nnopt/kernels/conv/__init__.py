@@ -1,4 +1,4 @@
-"""2-D convolution (NCHW) through im2col: patches as rows, then one GEMM.
+"""2-D convolution through im2col (patches, then one GEMM) and pooling, for NCHW images.
 
 Signatures shared by ``reference.py`` (NumPy) and ``cpu.py`` (Numba);
 ``kernel``, ``stride``, ``padding`` and ``dilation`` are pairs of ints
@@ -22,6 +22,32 @@ Signatures shared by ``reference.py`` (NumPy) and ``cpu.py`` (Numba);
 ``backward(g, x, W, stride, padding, dilation, need_gx=True) -> (gx, gW, gb)``
     Cotangents of ``x``, ``W`` and ``b`` for the output cotangent ``g``
     (``gx`` is None when ``need_gx`` is false).
+
+For whole networks (:mod:`nnopt.nn.fast_conv`), with feature maps kept
+channel-major, ``layout="cnhw"`` (C, N, H, W), or the NCHW input
+(``layout="nchw"``):
+
+``im2col_t(x, kernel, stride, padding, dilation, layout) -> colsT``
+    ``im2col(x).T`` as a C-ordered (C kh kw, N OH OW) array.
+``col2im_t(colsT, x_shape, kernel, stride, padding, dilation, layout) -> x``
+    Its adjoint, ``x`` in ``layout``.
+``conv_forward_t(x, W, b, stride, padding, dilation, layout, act="identity", pool=None) -> (a, y)``
+    ``a = act(conv(x, W) + b)`` as (O, N, OH, OW) (``W.reshape(O, -1) @
+    colsT``: no transposition), ``act`` one of identity/tanh/sigmoid/relu;
+    with ``pool = (kind, kernel, stride, padding)`` also ``y =
+    pool_forward`` of ``a``'s planes, (O, N, PH, PW), else ``y`` None.
+``conv_backward_t(g, x, W, stride, padding, dilation, layout, need_gx=True, need_gb=True,``
+``act="identity", a=None, pool=None, y=None) -> (gx, gW, gb)``
+    Cotangents for the cotangent ``g`` of the block's output (of ``y`` with
+    pooling, else of ``a``); ``a`` and, for max pooling, ``y`` from the
+    forward pass.  ``gx`` in ``layout`` or None, ``gb`` None unless ``need_gb``.
+``pool_forward(a, kind, kernel, stride, padding) -> y``
+    Average (zero padding counted) or max (padding -inf) pooling of planes
+    ``a`` (P, H, W), floor mode.
+``pool_backward(g, a, y, kind, kernel, stride, padding, act="identity") -> ga``
+    ``pool^T(g) * act'(a)`` with act' written through ``a = act(z)``: the
+    cotangent of the pre-activation; max pooling shares ``g`` equally among
+    the window's ties with its maximum ``y``.
 """
 from __future__ import annotations
 

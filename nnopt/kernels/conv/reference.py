@@ -1,15 +1,20 @@
-"""NumPy reference of the im2col convolution (the specification).
+"""NumPy reference of the im2col convolution and of pooling (the specification).
 
 ``im2col`` copies one strided slice of the padded input per kernel offset
 ``(i, j)``: kh * kw vectorised copies instead of a loop over pixels.
 ``forward``/``backward`` are written once here against an ``im2col`` /
 ``col2im`` pair, so the Numba module reuses them with its own pair.
+``im2col_t``/``col2im_t`` (patch matrix transposed, images NCHW or CNHW)
+and ``pool_forward``/``pool_backward`` serve the compiled path of whole
+networks (:mod:`nnopt.nn.fast_conv`); see :mod:`nnopt.kernels.conv`.
 """
 from __future__ import annotations
 
 import numpy as np
+import scipy.special
 
-__all__ = ["output_size", "im2col", "col2im", "forward", "backward"]
+__all__ = ["output_size", "im2col", "col2im", "forward", "backward", "im2col_t", "col2im_t",
+           "conv_forward_t", "conv_backward_t", "pool_forward", "pool_backward", "activation_derivative"]
 
 
 def output_size(size, k, s, p, d):
@@ -84,3 +89,164 @@ def forward(x, W, b, stride, padding, dilation):
 
 def backward(g, x, W, stride, padding, dilation, need_gx=True):
     return backward_with(im2col, col2im, g, x, W, stride, padding, dilation, need_gx)
+
+
+# ---------------------------------------------------------------------------
+# the transposed patch matrix, for NCHW or CNHW images
+# ---------------------------------------------------------------------------
+
+
+def _to_nchw(x, layout):
+    if layout == "nchw":
+        return x
+    if layout == "cnhw":
+        return x.transpose(1, 0, 2, 3)
+    raise ValueError(f"layout must be 'nchw' or 'cnhw', got {layout!r}")
+
+
+def im2col_t(x, kernel, stride, padding, dilation, layout="nchw"):
+    """The patch matrix transposed, ``colsT`` (C kh kw, N OH OW), C-ordered:
+    ``colsT = im2col(x).T`` with ``x`` given as (N, C, H, W) (``layout="nchw"``)
+    or as (C, N, H, W) (``"cnhw"``).  ``W.reshape(O, -1) @ colsT`` is then
+    the convolution in CNHW order, (O, N OH OW), with no transposition."""
+    return np.ascontiguousarray(im2col(_to_nchw(x, layout), kernel, stride, padding, dilation).T)
+
+
+def col2im_t(colsT, x_shape, kernel, stride, padding, dilation, layout="nchw"):
+    """The adjoint of :func:`im2col_t`; ``x_shape`` and the result follow ``layout``."""
+    if layout == "cnhw":
+        C, N, H, W = x_shape
+        x = col2im(colsT.T, (N, C, H, W), kernel, stride, padding, dilation)
+        return np.ascontiguousarray(x.transpose(1, 0, 2, 3))
+    _to_nchw(None, layout)
+    return col2im(colsT.T, x_shape, kernel, stride, padding, dilation)
+
+
+def _activate(z, act):
+    if act == "tanh":
+        np.tanh(z, out=z)
+    elif act == "sigmoid":
+        scipy.special.expit(z, out=z)
+    elif act == "relu":
+        np.maximum(z, 0, out=z)
+    elif act != "identity":
+        raise ValueError(f"activation must be one of identity, tanh, sigmoid, relu; got {act!r}")
+    return z
+
+
+def conv_forward_t(x, W, b, stride, padding, dilation, layout="nchw", act="identity", pool=None):
+    """A convolution block with channel-major output: ``a = act(W.reshape(O, -1)
+    @ im2col_t(x) + b)`` as (O, N, OH, OW), ``x`` in ``layout``, and, when
+    ``pool = (kind, kernel, stride, padding)`` is given, ``y`` =
+    :func:`pool_forward` of ``a``'s planes (O, N, PH, PW); returns ``(a, y)``
+    (``y`` None without pooling)."""
+    xs = _to_nchw(x, layout).shape
+    OH = output_size(xs[2], W.shape[2], stride[0], padding[0], dilation[0])
+    OW = output_size(xs[3], W.shape[3], stride[1], padding[1], dilation[1])
+    z = W.reshape(W.shape[0], -1) @ im2col_t(x, W.shape[2:], stride, padding, dilation, layout)
+    if b is not None:
+        z += np.reshape(b, (-1, 1))
+    a = _activate(z, act).reshape(W.shape[0], xs[0], OH, OW)
+    if pool is None:
+        return a, None
+    y = pool_forward(a.reshape(-1, OH, OW), *pool)
+    return a, y.reshape(a.shape[:2] + y.shape[1:])
+
+
+def conv_backward_t(g, x, W, stride, padding, dilation, layout="nchw", need_gx=True, need_gb=True,
+                    act="identity", a=None, pool=None, y=None):
+    """Cotangents ``(gx, gW, gb)`` of :func:`conv_forward_t` for the cotangent
+    ``g`` of its output (of ``y`` with pooling, else of ``a``); ``a`` (and,
+    for max pooling, ``y``) from the forward pass.  ``gx`` follows ``layout``
+    (None unless ``need_gx``), ``gb`` is None unless ``need_gb``."""
+    O = W.shape[0]
+    if pool is not None:
+        OH, OW = a.shape[2:]
+        yp = None if y is None else np.reshape(y, (-1,) + np.shape(y)[2:])
+        gz = pool_backward(np.reshape(g, (-1,) + np.shape(g)[2:]), a.reshape(-1, OH, OW), yp, *pool, act)
+    else:
+        gz = np.asarray(g) if act == "identity" else g * activation_derivative(a, act)
+    g2 = np.reshape(gz, (O, -1))
+    colsT = im2col_t(x, W.shape[2:], stride, padding, dilation, layout)
+    gW = (g2 @ colsT.T).reshape(W.shape)
+    gb = g2.sum(axis=1) if need_gb else None
+    gx = None
+    if need_gx:
+        gx = col2im_t(W.reshape(O, -1).T @ g2, x.shape, W.shape[2:], stride, padding, dilation, layout)
+    return gx, gW, gb
+
+
+# ---------------------------------------------------------------------------
+# pooling on a stack of planes (P, H, W)
+# ---------------------------------------------------------------------------
+
+
+def _pool_views(a, kernel, stride, padding, pad_value):
+    """The kh * kw strided views (P, OH, OW) of ``a`` padded by ``pad_value``."""
+    P, H, W = a.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    OH = output_size(H, kh, sh, ph, 1)
+    OW = output_size(W, kw, sw, pw, 1)
+    ap = np.full((P, H + 2 * ph, W + 2 * pw), pad_value, dtype=a.dtype)
+    ap[:, ph:ph + H, pw:pw + W] = a
+    views = [ap[:, i:i + sh * (OH - 1) + 1:sh, j:j + sw * (OW - 1) + 1:sw] for i in range(kh) for j in range(kw)]
+    return ap, views, OH, OW
+
+
+def pool_forward(a, kind, kernel, stride, padding):
+    """Average (``kind="avg"``, zero padding counted in the mean) or max
+    (``"max"``, padding with -inf) pooling of the planes ``a`` (P, H, W)
+    with windows ``kernel``, ``stride``, ``padding`` (pairs of ints; floor
+    mode, as :mod:`nnopt.nn.pooling` and PyTorch); returns (P, OH, OW)."""
+    if kind == "avg":
+        _, views, _, _ = _pool_views(a, kernel, stride, padding, 0)
+        return np.mean(np.stack(views), axis=0)
+    if kind == "max":
+        _, views, _, _ = _pool_views(a, kernel, stride, padding, -np.inf)
+        return np.max(np.stack(views), axis=0)
+    raise ValueError(f"pool kind must be 'avg' or 'max', got {kind!r}")
+
+
+def activation_derivative(a, act):
+    """act'(z) written through the output a = act(z) (identity/tanh/sigmoid/relu)."""
+    if act == "tanh":
+        return 1 - a * a
+    if act == "sigmoid":
+        return a * (1 - a)
+    if act == "relu":
+        return (a > 0).astype(a.dtype)
+    if act == "identity":
+        return np.ones_like(a)
+    raise ValueError(f"activation must be one of identity, tanh, sigmoid, relu; got {act!r}")
+
+
+def pool_backward(g, a, y, kind, kernel, stride, padding, act="identity"):
+    """``pool^T(g) * act'(a)``: the cotangent of the pooling's input for the
+    output cotangent ``g`` (P, OH, OW), times the derivative of the
+    activation that produced ``a = act(z)`` (so the result is dL/dz: the
+    backward pass of activation and pooling fused).
+
+    Average pooling sends ``g / (kh kw)`` to every pixel of the window; max
+    pooling sends ``g`` to the pixels equal to the window's maximum ``y``
+    (the forward result), shared equally among ties, as the derivative of
+    :func:`nnopt.numpy.max` does."""
+    P, H, W = a.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    pad_value = 0 if kind == "avg" else -np.inf
+    ap, views, OH, OW = _pool_views(a, kernel, stride, padding, pad_value)
+    gp = np.zeros_like(ap)
+    if kind == "avg":
+        share = [g / (kh * kw)] * len(views)
+    elif kind == "max":
+        hits = [v == y for v in views]
+        count = np.sum(hits, axis=0)
+        share = [np.where(h, g / np.maximum(count, 1).astype(a.dtype), 0) for h in hits]
+    else:
+        raise ValueError(f"pool kind must be 'avg' or 'max', got {kind!r}")
+    k = 0
+    for i in range(kh):
+        for j in range(kw):
+            gp[:, i:i + sh * (OH - 1) + 1:sh, j:j + sw * (OW - 1) + 1:sw] += share[k]
+            k += 1
+    ga = gp[:, ph:ph + H, pw:pw + W]
+    return np.ascontiguousarray(ga * activation_derivative(a, act) if act != "identity" else ga)
