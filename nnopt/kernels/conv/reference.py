@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.special
 
+from ..dense.reference import activation_derivative
+
 __all__ = ["output_size", "im2col", "col2im", "forward", "backward", "im2col_t", "col2im_t",
            "conv_forward_t", "conv_backward_t", "pool_forward", "pool_backward", "activation_derivative"]
 
@@ -205,19 +207,6 @@ def pool_forward(a, kind, kernel, stride, padding):
         _, views, _, _ = _pool_views(a, kernel, stride, padding, -np.inf)
         return np.max(np.stack(views), axis=0)
     raise ValueError(f"pool kind must be 'avg' or 'max', got {kind!r}")
-
-
-def activation_derivative(a, act):
-    """act'(z) written through the output a = act(z) (identity/tanh/sigmoid/relu)."""
-    if act == "tanh":
-        return 1 - a * a
-    if act == "sigmoid":
-        return a * (1 - a)
-    if act == "relu":
-        return (a > 0).astype(a.dtype)
-    if act == "identity":
-        return np.ones_like(a)
-    raise ValueError(f"activation must be one of identity, tanh, sigmoid, relu; got {act!r}")
 
 
 def pool_backward(g, a, y, kind, kernel, stride, padding, act="identity"):

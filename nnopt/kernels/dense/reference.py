@@ -37,14 +37,16 @@ def forward(x, W, b, act):
 
 
 def activation_derivative(a, act):
-    """act'(z) written through the output a = act(z)."""
+    """act'(z) written through the output a = act(z) (identity/tanh/sigmoid/relu)."""
     if act == "tanh":
         return 1 - a * a
     if act == "sigmoid":
         return a * (1 - a)
     if act == "relu":
         return (a > 0).astype(a.dtype)
-    return np.ones_like(a)
+    if act == "identity":
+        return np.ones_like(a)
+    raise ValueError(f"activation must be one of identity, tanh, sigmoid, relu; got {act!r}")
 
 
 def backward(g, a, x, W, act, need_gx=True):
