@@ -15,7 +15,6 @@ import argparse
 import os
 import time
 
-import numpy as np
 
 import nnopt
 from nnopt.experiments.precision_study import teacher_task

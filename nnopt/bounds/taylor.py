@@ -607,7 +607,7 @@ def _where_q(h, w):
     bk = ctx.bk
     d = h.degree
     m = d + 1
-    S = _bshape(h.shape, w.shape)
+    _bshape(h.shape, w.shape)  # h and w must broadcast
     c0 = h.c0()
     h0 = c0.mig()
     if ctx.n == 1:
@@ -962,7 +962,6 @@ def einsum2(spec, a, b):
     a_tm, b_tm = isinstance(a, TM), isinstance(b, TM)
     ref = a if a_tm else b
     ctx = ref.ctx
-    bk = ctx.bk
     B = ctx.B
 
     def prep(t, S):

@@ -50,7 +50,6 @@ def truncated_cg(hessp, g, tol, maxiter):
 
     Returns ``(p, iterations, negative_curvature)``.
     """
-    dt = g.dtype.type
     z = np.zeros_like(g)
     r = g.copy()
     d = -r

@@ -10,7 +10,7 @@ import string
 import numpy as np
 
 from ...kernels.dense import reference as _dense_kernels
-from ..core import BinaryPrimitive, Primitive, getval, shape_of
+from ..core import BinaryPrimitive, Primitive, shape_of
 from .elementwise import multiply, unbroadcast
 from .shape import broadcast_to, reshape, swapaxes
 
