@@ -238,39 +238,45 @@ def _r_backward(Rg, g, z, Rz, code, Rdelta, delta):
 
 @njit(**_JIT)
 def hvp(theta, v, X, T, dims, codes, loss, work=None):
+    """R-operator with the value and R-streams stacked: per layer one (2n, k)
+    block ``[a; R{a}]`` forward and ``[R{delta}; delta]`` backward, so that
+
+        [a; R{a}] W          = [a W; R{a} W]              (one product)
+        [a; R{a}]^T [R{delta}; delta] = a^T R{delta} + R{a}^T delta   (= H v in W)
+        [R{delta}; delta] W^T = [R{delta} W^T; delta W^T]  (one product)
+
+    five matrix products per hidden layer instead of eight, over the same flops."""
     n = X.shape[0]
     L = dims.size - 1
     w_off, b_off, a_off = _offsets(dims, n)
     work = _workspace(work, dims, n, theta)
     widest = max(dims[0], dims[1:].max())
     A = a_off[L]
-    acts = work[:A]
-    Rzs = work[A:2 * A]
-    Racts = work[2 * A:3 * A]
-    a = X
     for l in range(L):
         m, k = dims[l], dims[l + 1]
         W = theta[w_off[l]:w_off[l] + m * k].reshape((m, k))
         VW = v[w_off[l]:w_off[l] + m * k].reshape((m, k))
         Vb = v[b_off[l]:b_off[l] + k]
-        z = acts[a_off[l]:a_off[l] + n * k].reshape((n, k))
-        Rz = Rzs[a_off[l]:a_off[l] + n * k].reshape((n, k))
-        Ra = Racts[a_off[l]:a_off[l] + n * k].reshape((n, k))
-        _matmul_into(a, W, z)
+        AR = work[2 * a_off[l]:2 * a_off[l] + 2 * n * k].reshape((2 * n, k))
+        z = AR[:n]
+        Ra = AR[n:]
+        Rz = work[2 * A + a_off[l]:2 * A + a_off[l] + n * k].reshape((n, k))
+        if l == 0:
+            _matmul_into(X, W, z)
+            Ra[:] = 0
+            _matmul_into(X, VW, Rz)
+        else:
+            AR_in = work[2 * a_off[l - 1]:2 * a_off[l - 1] + 2 * n * m].reshape((2 * n, m))
+            _matmul_into(AR_in, W, AR)  # [a W; R{a}_in W]: R{a}_in W waits in Ra's place
+            _matmul_into(AR_in[:n], VW, Rz)
         _bias_act(z, theta[b_off[l]:b_off[l] + k], codes[l])
-        _matmul_into(a, VW, Rz)
-        Ra_in = _scratch(work, A, n, widest, 0, n, k)
-        Ra_in[:] = 0
-        if l > 0:
-            Ra_prev = Racts[a_off[l - 1]:a_off[l - 1] + n * m].reshape((n, m))
-            _matmul_into(Ra_prev, W, Ra_in)
-        _r_forward(Rz, Vb, Ra_in, z, codes[l], Ra)
-        a = z
+        _r_forward(Rz, Vb, Ra, z, codes[l], Ra)
     k = dims[L]
-    g = _scratch(work, A, n, widest, 1, n, k)
+    ARL = work[2 * a_off[L - 1]:2 * a_off[L - 1] + 2 * n * k].reshape((2 * n, k))
+    a, RaL = ARL[:n], ARL[n:]
+    Q = _scratch(work, A, n, widest, 0, 2 * n, k)  # [R{g}; g]
+    Rg, g = Q[:n], Q[n:]
     _loss_grad(a, T, loss, g)
-    Rg = _scratch(work, A, n, widest, 2, n, k)
-    RaL = Racts[a_off[L - 1]:a_off[L - 1] + n * k].reshape((n, k))
     if loss == 0:
         scale = theta.dtype.type(2.0 / (n * k)) if n else theta.dtype.type(0)
         for i in range(n):
@@ -296,37 +302,31 @@ def hvp(theta, v, X, T, dims, codes, loss, work=None):
     Hv = np.empty_like(theta)
     for l in range(L - 1, -1, -1):
         m, k = dims[l], dims[l + 1]
-        z = acts[a_off[l]:a_off[l] + n * k].reshape((n, k))
-        Rz = Rzs[a_off[l]:a_off[l] + n * k].reshape((n, k))
-        delta = _scratch(work, A, n, widest, 3, n, k)
-        Rdelta = _scratch(work, A, n, widest, 4, n, k)
-        _r_backward(Rg, g, z, Rz, codes[l], Rdelta, delta)
-        g, Rg = delta, Rdelta
+        AR = work[2 * a_off[l]:2 * a_off[l] + 2 * n * k].reshape((2 * n, k))
+        Rz = work[2 * A + a_off[l]:2 * A + a_off[l] + n * k].reshape((n, k))
+        DR = _scratch(work, A, n, widest, 2, 2 * n, k)  # [R{delta}; delta]
+        _r_backward(Rg, g, AR[:n], Rz, codes[l], DR[:n], DR[n:])
         HW = Hv[w_off[l]:w_off[l] + m * k].reshape((m, k))
         Hb = Hv[b_off[l]:b_off[l] + k]
         for j in range(k):
             Hb[j] = 0
         for i in range(n):
             for j in range(k):
-                Hb[j] += Rg[i, j]
-        a_prev = X if l == 0 else acts[a_off[l - 1]:a_off[l - 1] + n * m].reshape((n, m))
+                Hb[j] += DR[i, j]
         if n == 0:
             HW[:] = 0
+        elif l == 0:
+            np.dot(X.T, DR[:n], HW)
         else:
-            np.dot(a_prev.T, Rg, HW)
-            if l > 0:
-                Ra_prev = Racts[a_off[l - 1]:a_off[l - 1] + n * m].reshape((n, m))
-                HW += np.dot(Ra_prev.T, g)
+            AR_in = work[2 * a_off[l - 1]:2 * a_off[l - 1] + 2 * n * m].reshape((2 * n, m))
+            np.dot(AR_in.T, DR, HW)
         if l > 0:
             W = theta[w_off[l]:w_off[l] + m * k].reshape((m, k))
             VW = v[w_off[l]:w_off[l] + m * k].reshape((m, k))
-            # scratch 0-2 are free here (g and R{g} now live in 3 and 4)
-            Rg_new = _scratch(work, A, n, widest, 1, n, m)
-            _matmul_into(Rg, W.T, Rg_new)
-            tmp = _scratch(work, A, n, widest, 2, n, m)
-            _matmul_into(g, VW.T, tmp)
-            Rg_new += tmp
-            g_new = _scratch(work, A, n, widest, 0, n, m)
-            _matmul_into(g, W.T, g_new)
-            Rg, g = Rg_new, g_new
+            Q = _scratch(work, A, n, widest, 0, 2 * n, m)
+            _matmul_into(DR, W.T, Q)  # [R{delta} W^T; delta W^T] = [R{g} part; g]
+            tmp = _scratch(work, A, n, widest, 4, n, m)
+            _matmul_into(DR[n:], VW.T, tmp)
+            Rg, g = Q[:n], Q[n:]
+            Rg += tmp
     return Hv
