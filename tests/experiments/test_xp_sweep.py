@@ -198,7 +198,10 @@ def test_interrupted_sweep_resumes_with_every_run_once(tmp_path, sig, monkeypatc
     store = tmp_path / "store"
     script = tmp_path / "run_sweep.py"
     script.write_text(textwrap.dedent(_SCRIPT.format(here=str(HERE), store=str(store))))
-    proc = subprocess.Popen([sys.executable, str(script)], start_new_session=True,
+    # 0.25 s per run: 40 runs take 10 s, so that a test process stalled for a few
+    # seconds on a loaded machine still finds the sweep running when it interrupts it
+    env = dict(os.environ, XP_SLEEP="0.25")
+    proc = subprocess.Popen([sys.executable, str(script)], start_new_session=True, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120

@@ -9,7 +9,8 @@ import time
 import numpy as np
 
 CALLS = []  # (config, seed) of calls made in this process (InlineExecutor tests)
-SLEEP = 0.05  # seconds per slow_run; tests set it to 0 when resuming in-process
+# seconds per slow_run (worker processes read XP_SLEEP); tests set it to 0 when resuming in-process
+SLEEP = float(os.environ.get("XP_SLEEP", "0.05"))
 
 
 def quad_run(lr, dtype, seed, steps=20):
