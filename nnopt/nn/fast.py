@@ -48,6 +48,7 @@ from .. import config, kernels
 from ..autodiff.rules.dense import ACTIVATIONS
 from ..kernels.mlp import CODES as _ACT_CODES
 from ..kernels.mlp import LOSSES as _LOSS_CODES
+from ..kernels.mlp.reference import loss_and_cotangent
 from ..kernels.dense.reference import matmul as _matmul
 from .layers import Dense
 
@@ -146,19 +147,7 @@ def value_and_grad(net, loss_name, theta, X, Y, onehot=None, plan=False):
     for layer, W, b in zip(net.layers, Ws, bs):
         a = kern.forward(a, W, b, layer.activation)
         acts.append(a)
-    if loss_name == "mse":
-        diff = a - Y
-        value = np.mean(diff * diff)
-        g = diff * (2.0 / diff.size)
-    else:
-        n = a.shape[0]
-        m = a.max(axis=1, keepdims=True)
-        e = np.exp(a - m)
-        s = e.sum(axis=1, keepdims=True)
-        value = np.mean(np.log(s[:, 0]) + m[:, 0] - np.sum(a * onehot, axis=1))
-        g = e / s
-        g -= onehot
-        g /= n
+    value, g, _ = loss_and_cotangent(a, Y if loss_name == "mse" else onehot, _LOSS_CODES[loss_name])
     grad = np.empty_like(theta)
     for i in range(len(Ws) - 1, -1, -1):
         gx, gW, gb = kern.backward(g, acts[i + 1], acts[i], Ws[i], net.layers[i].activation, i > 0)

@@ -40,6 +40,8 @@ import numpy as np
 from .. import kernels
 from ..autodiff.rules.dense import ACTIVATIONS
 from ..kernels import conv as _conv_kernels
+from ..kernels.mlp import LOSSES
+from ..kernels.mlp.reference import loss_and_cotangent
 from . import losses as _losses
 from .conv import Conv2D
 from .layers import Dense
@@ -119,19 +121,9 @@ def _params(net, theta):
 
 
 def _loss(out, loss_name, Y):
-    """(value, dL/dout) of the mean loss."""
-    if loss_name == "mse":
-        diff = out - Y
-        return np.mean(diff * diff), diff * (2.0 / diff.size)
-    n = out.shape[0]
-    onehot = _losses.one_hot(Y, out.shape[1], out.dtype)
-    m = out.max(axis=1, keepdims=True)
-    e = np.exp(out - m)
-    s = e.sum(axis=1, keepdims=True)
-    value = np.mean(np.log(s[:, 0]) + m[:, 0] - np.sum(out * onehot, axis=1))
-    g = e / s
-    g -= onehot
-    g /= n
+    """(value, dL/dout) of the mean loss (integer labels Y for cross-entropy)."""
+    T = Y if loss_name == "mse" else _losses.one_hot(Y, out.shape[1], out.dtype)
+    value, g, _ = loss_and_cotangent(out, T, LOSSES[loss_name])
     return value, g
 
 

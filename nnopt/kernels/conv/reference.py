@@ -11,9 +11,8 @@ networks (:mod:`nnopt.nn.fast_conv`); see :mod:`nnopt.kernels.conv`.
 from __future__ import annotations
 
 import numpy as np
-import scipy.special
 
-from ..dense.reference import activation_derivative
+from ..dense.reference import activate, activation_derivative
 
 __all__ = ["output_size", "im2col", "col2im", "forward", "backward", "im2col_t", "col2im_t",
            "conv_forward_t", "conv_backward_t", "pool_forward", "pool_backward", "activation_derivative"]
@@ -124,18 +123,6 @@ def col2im_t(colsT, x_shape, kernel, stride, padding, dilation, layout="nchw"):
     return col2im(colsT.T, x_shape, kernel, stride, padding, dilation)
 
 
-def _activate(z, act):
-    if act == "tanh":
-        np.tanh(z, out=z)
-    elif act == "sigmoid":
-        scipy.special.expit(z, out=z)
-    elif act == "relu":
-        np.maximum(z, 0, out=z)
-    elif act != "identity":
-        raise ValueError(f"activation must be one of identity, tanh, sigmoid, relu; got {act!r}")
-    return z
-
-
 def conv_forward_t(x, W, b, stride, padding, dilation, layout="nchw", act="identity", pool=None):
     """A convolution block with channel-major output: ``a = act(W.reshape(O, -1)
     @ im2col_t(x) + b)`` as (O, N, OH, OW), ``x`` in ``layout``, and, when
@@ -148,7 +135,7 @@ def conv_forward_t(x, W, b, stride, padding, dilation, layout="nchw", act="ident
     z = W.reshape(W.shape[0], -1) @ im2col_t(x, W.shape[2:], stride, padding, dilation, layout)
     if b is not None:
         z += np.reshape(b, (-1, 1))
-    a = _activate(z, act).reshape(W.shape[0], xs[0], OH, OW)
+    a = activate(z, act).reshape(W.shape[0], xs[0], OH, OW)
     if pool is None:
         return a, None
     y = pool_forward(a.reshape(-1, OH, OW), *pool)

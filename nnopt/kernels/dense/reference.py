@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.special
 
-__all__ = ["forward", "backward", "activation_derivative", "matmul"]
+__all__ = ["forward", "backward", "activate", "activation_derivative", "matmul"]
 
 
 def matmul(a, b):
@@ -24,16 +24,23 @@ def matmul(a, b):
     return a @ b
 
 
-def forward(x, W, b, act):
-    z = matmul(x, W) if x.shape[1] == 1 else x @ W
-    z += b
+def activate(z, act):
+    """z = act(z) in place (identity/tanh/sigmoid/relu); returns z."""
     if act == "tanh":
         np.tanh(z, out=z)
     elif act == "sigmoid":
         scipy.special.expit(z, out=z)
     elif act == "relu":
         np.maximum(z, 0, out=z)
+    elif act != "identity":
+        raise ValueError(f"activation must be one of identity, tanh, sigmoid, relu; got {act!r}")
     return z
+
+
+def forward(x, W, b, act):
+    z = matmul(x, W) if x.shape[1] == 1 else x @ W
+    z += b
+    return activate(z, act)
 
 
 def activation_derivative(a, act):

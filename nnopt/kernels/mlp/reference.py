@@ -5,7 +5,7 @@ import numpy as np
 
 from ..dense import reference as dense
 
-__all__ = ["value_and_grad", "hvp", "workspace_size"]
+__all__ = ["value_and_grad", "hvp", "workspace_size", "loss_and_cotangent"]
 
 _NAMES = ("identity", "tanh", "sigmoid", "relu")
 
@@ -48,8 +48,9 @@ def _forward(theta, X, dims, codes):
     return acts
 
 
-def _loss(out, T, loss):
-    """(value, dL/dout, softmax or None)."""
+def loss_and_cotangent(out, T, loss):
+    """(value, dL/dout, softmax or None) of the mean loss: ``loss`` 0 for mse against
+    ``T``, 1 for cross-entropy with one-hot ``T`` (max-shifted); nan value on an empty batch."""
     if loss == 0:
         diff = out - T
         value = np.mean(diff * diff) if diff.size else out.dtype.type(np.nan)
@@ -67,7 +68,7 @@ def _loss(out, T, loss):
 def value_and_grad(theta, X, T, dims, codes, loss, work=None):  # work: unused here
     layers = _layers(theta, dims)
     acts = _forward(theta, X, dims, codes)
-    value, g, _ = _loss(acts[-1], T, loss)
+    value, g, _ = loss_and_cotangent(acts[-1], T, loss)
     grad = np.empty_like(theta)
     gl = _layers(grad, dims)
     for l in range(len(layers) - 1, -1, -1):
@@ -90,7 +91,7 @@ def hvp(theta, v, X, T, dims, codes, loss, work=None):  # work: unused here
         Rzs.append(Rz)
         Racts.append(Rz if d1 is None else Rz * d1)
     out, Rout = acts[-1], Racts[-1]
-    _, g, p = _loss(out, T, loss)
+    _, g, p = loss_and_cotangent(out, T, loss)
     if loss == 0:
         Rg = Rout * (2.0 / max(out.size, 1))
     else:
