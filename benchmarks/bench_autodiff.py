@@ -16,6 +16,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import handwritten  # noqa: E402
+from timing import median_time  # noqa: E402
 
 import nnopt  # noqa: E402
 from nnopt.nn import MLP, fast  # noqa: E402
@@ -25,26 +26,6 @@ CASES = [
     ("small [10,50,50,50,1] b=1000 mse", [10, 50, 50, 50, 1], 1000, "mse"),
     ("medium [784,256,256,10] b=256 CE", [784, 256, 256, 10], 256, "cross_entropy"),
 ]
-
-
-def median_time(fn, min_time=0.3, repeat=7):
-    fn()
-    n = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        dt = time.perf_counter() - t0
-        if dt > min_time / repeat:
-            break
-        n *= 2
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        times.append((time.perf_counter() - t0) / n)
-    return float(np.median(times))
 
 
 def make(sizes, batch, loss, dtype, seed=0):

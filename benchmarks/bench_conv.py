@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -41,27 +40,10 @@ from nnopt.kernels.conv import cpu, reference
 from nnopt.nn.zoo import deep_autoencoder, lenet5
 from nnopt.secondorder import foof, hessian_free, kbfgs, kbfgs_l, kfac
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import best_time  # noqa: E402
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
-
-
-def best_time(fn, min_time=0.3, repeat=3):
-    fn()
-    n = 1
-    while True:
-        t0 = time.process_time()
-        for _ in range(n):
-            fn()
-        dt = time.process_time() - t0
-        if dt > min_time / repeat:
-            break
-        n *= 2
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.process_time()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.process_time() - t0) / n)
-    return best
 
 
 def einsum_conv(x, W, padding):

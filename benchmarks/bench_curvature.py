@@ -52,32 +52,15 @@ import nnopt  # noqa: E402
 from nnopt.curvature import hessian_matrix, hessian_operator, sharpness  # noqa: E402
 from nnopt.nn import MLP  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import median_time  # noqa: E402
+
 CASES = [
     # name, sizes, batch, loss, dense Hessian?
     ("tiny  [1,20,20,1] b=100 mse", [1, 20, 20, 1], 100, "mse", True),
     ("small [10,50,50,1] b=256 mse", [10, 50, 50, 1], 256, "mse", True),
     ("CE  [20,64,64,10] b=256", [20, 64, 64, 10], 256, "cross_entropy", False),
 ]
-
-
-def median_time(fn, min_time=0.2, repeat=5):
-    fn()
-    n = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        dt = time.perf_counter() - t0
-        if dt > min_time / repeat or n >= 1 << 16:
-            break
-        n *= 2
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        times.append((time.perf_counter() - t0) / n)
-    return float(np.median(times))
 
 
 def once(fn, repeat=2):

@@ -30,9 +30,13 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import median_time  # noqa: E402
 
 T_END = 2 * np.pi
 C, K = 0.4, 4.0
@@ -41,25 +45,6 @@ W = np.sqrt(K - C * C / 4)
 
 def exact(t):
     return np.exp(-C * t / 2) * (np.cos(W * t) + C / (2 * W) * np.sin(W * t))
-
-
-def median_time(fn, min_time=0.3, repeat=7):
-    fn()
-    n = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        if time.perf_counter() - t0 > min_time / repeat:
-            break
-        n *= 2
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        times.append((time.perf_counter() - t0) / n)
-    return float(np.median(times))
 
 
 def common_weights(seed=0):

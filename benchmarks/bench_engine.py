@@ -14,7 +14,8 @@ less than wall-clock time would; compare ratios taken in one run.
 from __future__ import annotations
 
 import argparse
-import time
+import os
+import sys
 
 import numpy as np
 
@@ -22,26 +23,8 @@ import nnopt
 import nnopt.numpy as nnp
 from nnopt.nn import MLP
 
-
-def best_time(fn, min_time=0.2, repeat=5):
-    """Best per-call process CPU time over ``repeat`` batches of calls."""
-    fn()
-    n = 1
-    while True:
-        t0 = time.process_time()
-        for _ in range(n):
-            fn()
-        dt = time.process_time() - t0
-        if dt > min_time / repeat:
-            break
-        n *= 2
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.process_time()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.process_time() - t0) / n)
-    return best
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import best_time  # noqa: E402
 
 
 def sin_chain(x, n=100):
