@@ -263,7 +263,9 @@ def test_single_threaded_blas_restores_limits_and_falls_back_without_threadpoolc
     # without threadpoolctl: prange runs on one Numba thread instead, same numbers
     x, W, b, s, p, d = _data(GEOMETRIES[0], np.float64)
     expect, _ = cpu.conv_forward_t(x, W, b, s, p, d)
-    monkeypatch.setattr(cpu, "_blas_controller", None)
+    from nnopt.kernels import blas_threads
+
+    monkeypatch.setattr(blas_threads, "_libraries", None)
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)
     with pytest.raises(ImportError):
         import threadpoolctl  # noqa: F401

@@ -128,3 +128,88 @@ def test_objective_shared_between_threads():
     for i, res in enumerate(results):
         for value, grad in res:
             assert value == expected[i % 8][0] and np.array_equal(grad, expected[i % 8][1])
+
+
+# ---------------------------------------------------------------------------
+# the batch in row blocks
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 17, 130])
+@pytest.mark.parametrize("chunks", [1, 3, 4])
+@pytest.mark.parametrize("sizes, acts, loss", CASES[:3])
+def test_chunked_cpu_equals_reference(sizes, acts, loss, chunks, n, dtype):
+    theta, v, X, T, dims, codes, lcode = _problem(sizes, acts, loss, n, dtype, seed=7)
+    value, grad = cpu.value_and_grad_chunks(theta, X, T, dims, codes, lcode, chunks)
+    rvalue, rgrad = reference.value_and_grad_chunks(theta, X, T, dims, codes, lcode, chunks)
+    hv = cpu.hvp_chunks(theta, v, X, T, dims, codes, lcode, chunks)
+    rhv = reference.hvp_chunks(theta, v, X, T, dims, codes, lcode, chunks)
+    assert grad.dtype == hv.dtype == rgrad.dtype == rhv.dtype == dtype
+    if n == 0:
+        assert np.isnan(value) and np.isnan(rvalue)
+        assert not grad.any() and not hv.any()
+        return
+    _close(np.float64(value), np.float64(rvalue), dtype)
+    _close(grad, rgrad, dtype)
+    _close(hv, rhv, dtype)
+    # the blocks are shares of the whole batch's mean
+    _close(rgrad, reference.value_and_grad(theta, X, T, dims, codes, lcode)[1], dtype)
+    _close(rhv, reference.hvp(theta, v, X, T, dims, codes, lcode), dtype)
+
+
+def test_chunked_results_do_not_depend_on_threads_or_parallelism():
+    import numba
+
+    theta, v, X, T, dims, codes, lcode = _problem([3, 7, 5, 4], ["tanh", "sigmoid", "relu"], "cross_entropy",
+                                                  301, np.float64, seed=8)
+    work = np.full(cpu.chunk_workspace_size(dims, 301, 4), np.nan)  # stale contents must not matter
+    value, grad = cpu.value_and_grad_chunks(theta, X, T, dims, codes, lcode, 4, work)
+    hv = cpu.hvp_chunks(theta, v, X, T, dims, codes, lcode, 4, work)
+    old = numba.get_num_threads()
+    try:
+        for threads in {1, old}:
+            numba.set_num_threads(threads)
+            for parallel in (True, False):
+                v2, g2 = cpu.value_and_grad_chunks(theta, X, T, dims, codes, lcode, 4, parallel=parallel)
+                assert v2 == value and np.array_equal(g2, grad)
+                assert np.array_equal(cpu.hvp_chunks(theta, v, X, T, dims, codes, lcode, 4, work,
+                                                     parallel=parallel), hv)
+    finally:
+        numba.set_num_threads(old)
+
+
+def test_chunked_bad_arguments():
+    theta, v, X, T, dims, codes, lcode = _problem([4, 6, 3], ["relu", None], "mse", 40, np.float64)
+    for mod in (cpu, reference):
+        for bad in (0, -1, 2.0, True):
+            with pytest.raises(ValueError, match="chunks must be a positive integer"):
+                mod.value_and_grad_chunks(theta, X, T, dims, codes, lcode, bad)
+    with pytest.raises(ValueError, match="chunk_workspace_size"):
+        cpu.hvp_chunks(theta, v, X, T, dims, codes, lcode, 2, np.empty(10))
+    assert cpu.chunk_workspace_size(dims, 40, 3) == reference.chunk_workspace_size(dims, 40, 3)
+    assert cpu.n_params(dims) == reference.n_params(dims) == theta.size
+
+
+def test_batch_chunks_policy_and_blocked_plan_equals_engine():
+    from nnopt.nn import fast
+
+    assert fast.batch_chunks([10, 50, 50, 50, 1], 1000) == 4  # narrow layers, long batch
+    assert fast.batch_chunks([10, 50, 50, 50, 1], 100000) == 8
+    assert fast.batch_chunks([1, 20, 20, 1], 100) == 1  # short batch
+    assert fast.batch_chunks([784, 256, 256, 10], 256) == 1  # wide layers: BLAS threads instead
+    assert fast.batch_chunks([784, 1024, 1024, 10], 4096) == 1
+    rng = np.random.default_rng(9)
+    net = Sequential([Dense(3, 12, activation="tanh"), Dense(12, 12, activation="sigmoid"), Dense(12, 4)])
+    X = rng.normal(size=(517, 3))
+    y = rng.integers(0, 4, 517)
+    fast_obj = nnopt.Objective(net, "cross_entropy", X, y, cache=False)
+    assert fast_obj._plan is not None and fast_obj._plan.chunks == 4
+    slow = nnopt.Objective(net, "cross_entropy", X, y, fast=False, cache=False)
+    theta = net.init(seed=2)
+    v = rng.normal(size=theta.size)
+    value, grad = fast_obj.value_and_grad(theta)
+    evalue, egrad = slow.value_and_grad(theta)
+    np.testing.assert_allclose(value, evalue, rtol=1e-13)
+    np.testing.assert_allclose(grad, egrad, rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(fast_obj.hessp(theta, v), slow.hessp(theta, v), rtol=1e-10, atol=1e-13)

@@ -31,16 +31,14 @@ Three groups, with the signatures of :mod:`nnopt.kernels.conv`:
 """
 from __future__ import annotations
 
-import contextlib
 import functools
-import threading
 from typing import NamedTuple
 
-import numba
 import numpy as np
 import scipy.special
 from numba import njit, prange
 
+from ..blas_threads import single_threaded_blas
 from ..vecmath import tanh as _vtanh
 from . import reference as _reference
 from .reference import output_size
@@ -359,67 +357,6 @@ core's L2 cache between im2col and the GEMM.  On LeNet-5 (batch 128) this
 made conv + GEMM + weight gradient 2-3x faster than one whole-batch patch
 matrix (measured 8.1 -> 4.3 ms for the first layer in float64, 6.3 -> 2.5 ms
 in float32, one thread); 1 MiB chunks were already slower."""
-
-_blas_controller = None
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limiter = None
-
-
-@contextlib.contextmanager
-def single_threaded_blas():
-    """BLAS limited to one thread for the duration.  Re-entrant and safe
-    across Python threads: the first caller in sets the limit (through
-    threadpoolctl, about 40 us), the last one out restores the previous one.
-
-    The GEMMs of :func:`conv_forward_t`/:func:`conv_backward_t` run inside
-    ``prange`` over chunks of images, one Numba thread per chunk, so BLAS
-    must not start threads of its own (two 2-thread OpenBLAS products at
-    once on 2 cores ran about 3x slower than two 1-thread ones); and
-    OpenBLAS's threads, once woken by a product, keep spinning and take the
-    cores from the Numba threads that run next (with 2 threads on 2 cores
-    every parallel kernel of LeNet-5 ran 2-6x slower after a multi-threaded
-    product; measured).  Without threadpoolctl (a dependency of nnopt, but
-    a bare environment may lack it) Numba's ``prange`` runs on one thread
-    instead, in the calling thread: correct, and never oversubscribed.
-    """
-    global _blas_controller, _blas_users, _blas_limiter
-    with _blas_lock:
-        if _blas_controller is None:
-            try:
-                import scipy.linalg.cython_blas  # noqa: F401  (the BLAS Numba's np.dot calls: loaded before the scan)
-                from threadpoolctl import ThreadpoolController
-
-                _blas_controller = ThreadpoolController()
-            except ImportError:
-                _blas_controller = False
-        if _blas_controller is not False:
-            if _blas_users == 0:
-                _blas_limiter = _blas_controller.limit(limits=1, user_api="blas")
-            _blas_users += 1
-    if _blas_controller is False:
-        with _one_numba_thread():
-            yield
-        return
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limiter.restore_original_limits()
-                _blas_limiter = None
-
-
-@contextlib.contextmanager
-def _one_numba_thread():
-    old = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(old)
-
 
 class _Plan(NamedTuple):
     """Everything the layer kernels need besides the arrays."""

@@ -21,6 +21,17 @@ kernel per call, no per-layer Python overhead):
     [10,50,50,50,1] at batch 1000 from 7.9 ms to 4.8-5.2 ms).  One
     workspace must not be used by two calls at the same time.
 
+``value_and_grad_chunks(theta, X, T, dims, codes, loss, chunks, work=None, parallel=True)``,
+``hvp_chunks(theta, v, X, T, dims, codes, loss, chunks, work=None, parallel=True)``
+    the same with the batch split into ``chunks`` row blocks (rows
+    ``[c n / chunks, (c + 1) n / chunks)``), each block's share of the mean
+    computed on its own (on Numba's threads when ``parallel``) and the shares
+    summed in block order, so the result does not depend on the thread
+    count; ``work`` of length ``chunk_workspace_size(dims, n, chunks)``.
+    The caller keeps BLAS on one thread meanwhile
+    (:func:`nnopt.kernels.blas_threads.single_threaded_blas`);
+    :func:`nnopt.nn.fast.batch_chunks` says when blocks pay.
+
 ``theta``, ``v``, ``X`` and ``T`` share one float dtype (float32 or float64),
 which is kept throughout.
 """

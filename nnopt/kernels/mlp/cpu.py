@@ -13,12 +13,13 @@ are pairwise, as NumPy's.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..dense.cpu import act_grad as _act_grad
 from ..dense.cpu import bias_act as _bias_act
 
-__all__ = ["value_and_grad", "hvp", "workspace_size"]
+__all__ = ["value_and_grad", "hvp", "workspace_size", "value_and_grad_chunks", "hvp_chunks", "chunk_workspace_size",
+           "n_params"]
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -61,11 +62,16 @@ def _matmul_into(a, W, out):
 
 
 @njit(**_JIT)
-def _loss_grad(out, T, loss, g):
-    """The loss value; g = dL/dout.  For cross-entropy g first holds the softmax."""
+def _loss_grad(out, T, loss, g, rows):
+    """This block's share of the loss, for a batch of ``rows`` rows in all (the
+    mean's denominator; out may be a block of them); g = dL/dout.  For
+    cross-entropy g first holds the softmax.  nan when ``rows`` is 0."""
     n, m = out.shape
+    if rows == 0:
+        g[:] = 0
+        return out.dtype.type(np.nan)
     if loss == 0:
-        scale = out.dtype.type(2.0 / out.size) if out.size else out.dtype.type(0)
+        scale = out.dtype.type(2.0 / (rows * m))
         sq = np.empty(out.size, dtype=out.dtype)
         k = 0
         for i in range(n):
@@ -74,9 +80,9 @@ def _loss_grad(out, T, loss, g):
                 sq[k] = d * d
                 g[i, j] = d * scale
                 k += 1
-        return _pairwise_sum(sq) / out.dtype.type(out.size) if out.size else out.dtype.type(np.nan)
+        return _pairwise_sum(sq) / out.dtype.type(rows * m)
     terms = np.empty(n, dtype=out.dtype)
-    inv_n = out.dtype.type(1.0 / n) if n else out.dtype.type(0)
+    inv_n = out.dtype.type(1.0 / rows)
     for i in range(n):
         mx = out[i, 0]
         for j in range(1, m):
@@ -92,7 +98,7 @@ def _loss_grad(out, T, loss, g):
             dot += out[i, j] * T[i, j]
             g[i, j] = (g[i, j] / s - T[i, j]) * inv_n
         terms[i] = lse - dot
-    return _pairwise_sum(terms) / out.dtype.type(n) if n else out.dtype.type(np.nan)
+    return _pairwise_sum(terms) / out.dtype.type(rows)
 
 
 @njit(**_JIT)
@@ -144,6 +150,14 @@ def _workspace(work, dims, n, dtype_like):
 
 @njit(**_JIT)
 def value_and_grad(theta, X, T, dims, codes, loss, work=None):
+    grad = np.empty_like(theta)
+    value = _value_and_grad_into(theta, X, T, dims, codes, loss, work, X.shape[0], grad)
+    return value, grad
+
+
+@njit(**_JIT)
+def _value_and_grad_into(theta, X, T, dims, codes, loss, work, rows, grad):
+    """The loss share and gradient (into ``grad``) of the block X of a batch of ``rows`` rows."""
     n = X.shape[0]
     L = dims.size - 1
     w_off, b_off, a_off = _offsets(dims, n)
@@ -158,8 +172,7 @@ def value_and_grad(theta, X, T, dims, codes, loss, work=None):
         _bias_act(z, theta[b_off[l]:b_off[l] + k], codes[l])
         a = z
     g = _scratch(work, a_off[L], n, widest, 0, n, dims[L])
-    value = _loss_grad(a, T, loss, g)
-    grad = np.empty_like(theta)
+    value = _loss_grad(a, T, loss, g, rows)
     for l in range(L - 1, -1, -1):
         m, k = dims[l], dims[l + 1]
         a_l = work[a_off[l]:a_off[l] + n * k].reshape((n, k))
@@ -177,7 +190,7 @@ def value_and_grad(theta, X, T, dims, codes, loss, work=None):
             gx = _scratch(work, a_off[L], n, widest, 0, n, m)  # the old g is used up
             _matmul_into(g, W.T, gx)
             g = gx
-    return value, grad
+    return value
 
 
 @njit(**_JIT)
@@ -238,7 +251,14 @@ def _r_backward(Rg, g, z, Rz, code, Rdelta, delta):
 
 @njit(**_JIT)
 def hvp(theta, v, X, T, dims, codes, loss, work=None):
-    """R-operator with the value and R-streams stacked: per layer one (2n, k)
+    Hv = np.empty_like(theta)
+    _hvp_into(theta, v, X, T, dims, codes, loss, work, X.shape[0], Hv)
+    return Hv
+
+
+@njit(**_JIT)
+def _hvp_into(theta, v, X, T, dims, codes, loss, work, rows, Hv):
+    """Hv (into ``Hv``) of the block X of a batch of ``rows`` rows; the R-operator with the value and R-streams stacked: per layer one (2n, k)
     block ``[a; R{a}]`` forward and ``[R{delta}; delta]`` backward, so that
 
         [a; R{a}] W          = [a W; R{a} W]              (one product)
@@ -276,14 +296,14 @@ def hvp(theta, v, X, T, dims, codes, loss, work=None):
     a, RaL = ARL[:n], ARL[n:]
     Q = _scratch(work, A, n, widest, 0, 2 * n, k)  # [R{g}; g]
     Rg, g = Q[:n], Q[n:]
-    _loss_grad(a, T, loss, g)
+    _loss_grad(a, T, loss, g, rows)
     if loss == 0:
-        scale = theta.dtype.type(2.0 / (n * k)) if n else theta.dtype.type(0)
+        scale = theta.dtype.type(2.0 / (rows * k)) if rows else theta.dtype.type(0)
         for i in range(n):
             for j in range(k):
                 Rg[i, j] = RaL[i, j] * scale
     else:
-        inv_n = theta.dtype.type(1.0 / n) if n else theta.dtype.type(0)
+        inv_n = theta.dtype.type(1.0 / rows) if rows else theta.dtype.type(0)
         p = np.empty(k, dtype=theta.dtype)
         for i in range(n):  # R{g} = (p * R{a} - p * sum(p * R{a})) / n, p = softmax(out)
             mx = a[i, 0]
@@ -299,7 +319,6 @@ def hvp(theta, v, X, T, dims, codes, loss, work=None):
                 s += p[j] * RaL[i, j]
             for j in range(k):
                 Rg[i, j] = p[j] * (RaL[i, j] - s) * inv_n
-    Hv = np.empty_like(theta)
     for l in range(L - 1, -1, -1):
         m, k = dims[l], dims[l + 1]
         AR = work[2 * a_off[l]:2 * a_off[l] + 2 * n * k].reshape((2 * n, k))
@@ -329,4 +348,131 @@ def hvp(theta, v, X, T, dims, codes, loss, work=None):
             _matmul_into(DR[n:], VW.T, tmp)
             Rg, g = Q[:n], Q[n:]
             Rg += tmp
+
+
+# ---------------------------------------------------------------------------
+# the batch in row blocks, one Numba thread per block
+# ---------------------------------------------------------------------------
+
+
+@njit(**_JIT)
+def n_params(dims):
+    """Length of theta for layer widths ``dims``."""
+    P = 0
+    for l in range(dims.size - 1):
+        P += (dims[l] + 1) * dims[l + 1]
+    return P
+
+
+@njit(**_JIT)
+def chunk_workspace_size(dims, n, chunks):
+    """Length of the ``work`` of :func:`value_and_grad_chunks`/:func:`hvp_chunks`:
+    per block, a partial result (theta's length) and a workspace."""
+    rows = (n + chunks - 1) // chunks
+    return chunks * (n_params(dims) + workspace_size(dims, rows))
+
+
+@njit(**_JIT)
+def _block(work, dims, n, chunks, c):
+    """(lo, hi, partial, workspace) of block c: rows [c n / chunks, (c + 1) n / chunks)."""
+    P = n_params(dims)
+    per = workspace_size(dims, (n + chunks - 1) // chunks)
+    start = chunks * P + c * per
+    return c * n // chunks, (c + 1) * n // chunks, work[c * P:(c + 1) * P], work[start:start + per]
+
+
+@njit(**_JIT)
+def _vg_block(theta, X, T, dims, codes, loss, chunks, work, c):
+    lo, hi, part, ws = _block(work, dims, X.shape[0], chunks, c)
+    return _value_and_grad_into(theta, X[lo:hi], T[lo:hi], dims, codes, loss, ws, X.shape[0], part)
+
+
+@njit(**_JIT)
+def _hvp_block(theta, v, X, T, dims, codes, loss, chunks, work, c):
+    lo, hi, part, ws = _block(work, dims, X.shape[0], chunks, c)
+    _hvp_into(theta, v, X[lo:hi], T[lo:hi], dims, codes, loss, ws, X.shape[0], part)
+
+
+_SUM_BLOCK = 4096
+
+
+@njit(**_JIT)
+def _sum_partials(work, chunks, out, b):
+    """out[i] = sum over blocks c = 0, 1, ... (in this order) of partial c, for
+    the i in slice b of :data:`_SUM_BLOCK` entries."""
+    P = out.size
+    i0, i1 = b * _SUM_BLOCK, min(P, (b + 1) * _SUM_BLOCK)
+    for i in range(i0, i1):
+        out[i] = work[i]
+    for c in range(1, chunks):
+        for i in range(i0, i1):
+            out[i] += work[c * P + i]
+
+
+@njit(parallel=True, **_JIT)
+def _value_and_grad_parallel(theta, X, T, dims, codes, loss, chunks, work):
+    values = np.empty(chunks, dtype=theta.dtype)
+    for c in prange(chunks):
+        values[c] = _vg_block(theta, X, T, dims, codes, loss, chunks, work, c)
+    grad = np.empty_like(theta)
+    for b in prange((theta.size + _SUM_BLOCK - 1) // _SUM_BLOCK):
+        _sum_partials(work, chunks, grad, b)
+    return values, grad
+
+
+@njit(**_JIT)
+def _value_and_grad_serial(theta, X, T, dims, codes, loss, chunks, work):
+    values = np.empty(chunks, dtype=theta.dtype)
+    for c in range(chunks):
+        values[c] = _vg_block(theta, X, T, dims, codes, loss, chunks, work, c)
+    grad = np.empty_like(theta)
+    for b in range((theta.size + _SUM_BLOCK - 1) // _SUM_BLOCK):
+        _sum_partials(work, chunks, grad, b)
+    return values, grad
+
+
+@njit(parallel=True, **_JIT)
+def _hvp_parallel(theta, v, X, T, dims, codes, loss, chunks, work):
+    for c in prange(chunks):
+        _hvp_block(theta, v, X, T, dims, codes, loss, chunks, work, c)
+    Hv = np.empty_like(theta)
+    for b in prange((theta.size + _SUM_BLOCK - 1) // _SUM_BLOCK):
+        _sum_partials(work, chunks, Hv, b)
     return Hv
+
+
+@njit(**_JIT)
+def _hvp_serial(theta, v, X, T, dims, codes, loss, chunks, work):
+    for c in range(chunks):
+        _hvp_block(theta, v, X, T, dims, codes, loss, chunks, work, c)
+    Hv = np.empty_like(theta)
+    for b in range((theta.size + _SUM_BLOCK - 1) // _SUM_BLOCK):
+        _sum_partials(work, chunks, Hv, b)
+    return Hv
+
+
+def _chunk_args(theta, X, dims, chunks, work):
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
+        raise ValueError(f"chunks must be a positive integer, got {chunks!r}")
+    need = chunk_workspace_size(dims, X.shape[0], chunks)
+    if work is None:
+        return int(chunks), np.empty(need, dtype=theta.dtype)
+    if work.size < need:
+        raise ValueError(f"work has {work.size} entries; chunk_workspace_size(dims, n, chunks) is {need}")
+    return int(chunks), work
+
+
+def value_and_grad_chunks(theta, X, T, dims, codes, loss, chunks, work=None, parallel=True):
+    chunks, work = _chunk_args(theta, X, dims, chunks, work)
+    run = _value_and_grad_parallel if parallel else _value_and_grad_serial
+    values, grad = run(theta, X, T, dims, codes, loss, chunks, work)
+    value = values[0]
+    for c in range(1, chunks):
+        value += values[c]
+    return value, grad
+
+
+def hvp_chunks(theta, v, X, T, dims, codes, loss, chunks, work=None, parallel=True):
+    chunks, work = _chunk_args(theta, X, dims, chunks, work)
+    run = _hvp_parallel if parallel else _hvp_serial
+    return run(theta, v, X, T, dims, codes, loss, chunks, work)

@@ -5,7 +5,8 @@ import numpy as np
 
 from ..dense import reference as dense
 
-__all__ = ["value_and_grad", "hvp", "workspace_size", "loss_and_cotangent"]
+__all__ = ["value_and_grad", "hvp", "workspace_size", "loss_and_cotangent", "value_and_grad_chunks", "hvp_chunks",
+           "chunk_workspace_size", "n_params"]
 
 _NAMES = ("identity", "tanh", "sigmoid", "relu")
 
@@ -14,6 +15,16 @@ def workspace_size(dims, n):
     """Length of the scratch vector of the compiled kernels (the reference allocates its own)."""
     widths = [int(d) for d in dims]
     return 3 * n * sum(widths[1:]) + 5 * n * max(widths)
+
+
+def n_params(dims):
+    """Length of theta for layer widths ``dims``."""
+    return sum((int(dims[l]) + 1) * int(dims[l + 1]) for l in range(len(dims) - 1))
+
+
+def chunk_workspace_size(dims, n, chunks):
+    """Length of the ``work`` of the compiled ``value_and_grad_chunks``/``hvp_chunks``."""
+    return chunks * (n_params(dims) + workspace_size(dims, -(-n // chunks)))
 
 
 def _layers(theta, dims):
@@ -111,3 +122,36 @@ def hvp(theta, v, X, T, dims, codes, loss, work=None):  # work: unused here
             Rg = dense.matmul(Rdelta, W.T) + dense.matmul(delta, VW.T)
             g = dense.matmul(delta, W.T)
     return Hv
+
+
+def _in_blocks(one_block, X, T, chunks, args):
+    """sum over the row blocks c of X (rows [c n / chunks, (c + 1) n / chunks))
+    of one_block's result weighted by the block's share n_c / n of the mean."""
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
+        raise ValueError(f"chunks must be a positive integer, got {chunks!r}")
+    n = X.shape[0]
+    total = None
+    for c in range(chunks):
+        lo, hi = c * n // chunks, (c + 1) * n // chunks
+        if hi == lo:
+            continue
+        part = one_block(*args, X[lo:hi], T[lo:hi])
+        share = X.dtype.type((hi - lo) / n)
+        part = tuple(p * share for p in part) if isinstance(part, tuple) else part * share
+        total = part if total is None else (
+            tuple(a + b for a, b in zip(total, part)) if isinstance(part, tuple) else total + part)
+    return total
+
+
+def value_and_grad_chunks(theta, X, T, dims, codes, loss, chunks, work=None, parallel=True):
+    """value_and_grad with the batch in ``chunks`` row blocks whose shares are
+    summed in block order (the compiled version runs the blocks on Numba's
+    threads; here ``work`` and ``parallel`` are unused)."""
+    out = _in_blocks(lambda th, x, t: value_and_grad(th, x, t, dims, codes, loss), X, T, chunks, (theta,))
+    return value_and_grad(theta, X, T, dims, codes, loss) if out is None else out
+
+
+def hvp_chunks(theta, v, X, T, dims, codes, loss, chunks, work=None, parallel=True):
+    """hvp with the batch in ``chunks`` row blocks (see :func:`value_and_grad_chunks`)."""
+    out = _in_blocks(lambda th, vv, x, t: hvp(th, vv, x, t, dims, codes, loss), X, T, chunks, (theta, v))
+    return hvp(theta, v, X, T, dims, codes, loss) if out is None else out
