@@ -25,6 +25,7 @@ import numpy as np
 import nnopt.numpy as nnp
 
 from ..autodiff.transforms import grad, vjp
+from ..nn import loss_curvature
 from ..nn import losses as _losses
 
 __all__ = ["LossHessian", "loss_hessian", "per_example_losses"]
@@ -42,57 +43,42 @@ class LossHessian:
         self.sandwich = sandwich
 
 
-def _softmax(Z):
-    m = Z.max(axis=-1, keepdims=True)
-    e = np.exp(Z - m)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def loss_hessian(objective, Z):
-    """The exact :class:`LossHessian` of ``objective``'s loss at the output ``Z``."""
+    """The exact :class:`LossHessian` of ``objective``'s loss at the output ``Z``.
+
+    The built-in losses are means over the ``N`` examples of per-example
+    losses whose output Hessians ``H_n`` have closed forms
+    (:mod:`nnopt.nn.loss_curvature`), so ``H_L = blockdiag(H_n) / N``.
+    """
     name = objective.loss_name
-    size = Z.size
-    dtype = Z.dtype
-    if name == "mse":
-        c = dtype.type(2.0 / size)
-
-        def matvec(U):
-            return c * U
-
-        def sandwich(J):
-            Jf = J.reshape(size, -1)
-            return c * (Jf.T @ Jf)
-
-        return LossHessian(name, Z, matvec, sandwich)
-    if name == "cross_entropy" and Z.ndim == 2:
-        n = Z.shape[0]
-        P = _softmax(Z)
-        inv_n = dtype.type(1.0 / n)
-
-        def matvec(U):
-            return (P * U - P * np.sum(P * U, axis=1, keepdims=True)) * inv_n
-
-        def sandwich(J):
-            # (1/n) sum_i [J_i^T diag(p_i) J_i - (J_i^T p_i)(p_i^T J_i)]
-            Js = J * np.sqrt(P)[:, :, None]
-            Js = Js.reshape(size, -1)
-            A = np.einsum("io,iop->ip", P, J)
-            return (Js.T @ Js - A.T @ A) * inv_n
-
-        return LossHessian(name, Z, matvec, sandwich)
-    if name == "binary_cross_entropy":
-        S = 1.0 / (1.0 + np.exp(-Z))
-        D = (S * (1 - S)) * dtype.type(1.0 / size)
-
-        def matvec(U):
-            return D * U
-
-        def sandwich(J):
-            Jf = J.reshape(size, -1)
-            return Jf.T @ (D.reshape(-1, 1) * Jf)
-
-        return LossHessian(name, Z, matvec, sandwich)
+    if name in loss_curvature.SUPPORTED and (name != "cross_entropy" or Z.ndim == 2):
+        return _builtin_loss_hessian(name, Z)
     return generic_loss_hessian(objective.loss, Z, objective.Y, name)
+
+
+def _builtin_loss_hessian(name, Z):
+    scale = Z.dtype.type(1.0 / max(Z.shape[0], 1))
+
+    def matvec(U):
+        return loss_curvature.hessian_vp(name, Z, U) * scale
+
+    if name == "cross_entropy":
+        P = loss_curvature.softmax(Z)
+
+        def sandwich(J):
+            # (1/N) sum_n [J_n^T diag(p_n) J_n - (J_n^T p_n)(p_n^T J_n)]
+            Js = (J * np.sqrt(P)[:, :, None]).reshape(Z.size, -1)
+            A = np.einsum("io,iop->ip", P, J)
+            return (Js.T @ Js - A.T @ A) * scale
+
+        return LossHessian(name, Z, matvec, sandwich)
+    D = matvec(np.ones_like(Z)).reshape(-1, 1)  # mse and binary cross-entropy: H_L is diagonal
+
+    def sandwich(J):
+        Jf = J.reshape(Z.size, -1)
+        return Jf.T @ (D * Jf)
+
+    return LossHessian(name, Z, matvec, sandwich)
 
 
 def generic_loss_hessian(loss, Z, Y, name="custom"):

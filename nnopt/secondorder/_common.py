@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..nn import loss_curvature as losses
 from ..optim.base import check_grads, check_state
 from ..optim.oracle import Oracle
-from . import losses
 
 __all__ = ["curvature_objective", "check_update", "check_seed", "step_rng", "positive_int", "weight_decay", "armijo_backtrack", "loss_at"]
 

@@ -6,7 +6,9 @@ Gauss-Newton matrix (Schraudolph 2002; Martens 2010) is
 
     GN = (1/N) sum_n J_n^T H_n J_n + wd I,     H_n = d^2 l_n / df_n^2
 
-(``H_n`` from :mod:`nnopt.secondorder.losses`).  It is positive
+(``H_n`` from :mod:`nnopt.nn.loss_curvature`, through
+:func:`nnopt.curvature.loss_hessian`, which :func:`nnopt.curvature.ggn_operator`
+uses too).  It is positive
 semi-definite, equals the Hessian when the network is linear in ``theta``,
 and equals the Fisher matrix for the losses here (the negative
 log-likelihoods of exponential families in the natural parameters).
@@ -21,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autodiff.transforms import jacobian, jvp, vjp
-from . import losses
+from ..curvature.loss_hessian import loss_hessian
 from ._common import curvature_objective, weight_decay
 
 __all__ = ["GaussNewton"]
@@ -59,12 +61,13 @@ class GaussNewton:
         self._f = lambda th: obj.net(th, obj.X)
         self.out, self._pullback = vjp(self._f, theta)
         self.n = obj.X.shape[0]
+        self._loss_hessian = loss_hessian(obj, self.out)
         self.wd = weight_decay(obj) if weight_decay_term else 0.0
         self.n_matvec = 0
 
     def output_matvec(self, V):
         """``(1/N) H V`` in output space (per example)."""
-        return losses.hessian_vp(self.loss_name, self.out, V) * (1.0 / self.n)
+        return self._loss_hessian.matvec(V)
 
     def matvec(self, v):
         """``GN v``: one forward-mode pass and one reverse pass."""
@@ -81,16 +84,8 @@ class GaussNewton:
     def dense(self):
         """The matrix ``GN`` (n_params x n_params) from the model Jacobian."""
         J = jacobian(self._f)(self.theta)  # out.shape + (P,)
+        GN = self._loss_hessian.sandwich(J)
         P = self.theta.shape[0]
-        N = self.n
-        d = int(np.prod(self.out.shape[1:], dtype=np.int64))
-        J = J.reshape(N, d, P)
-        B = losses.hessian_factors(self.loss_name, self.out).reshape(-1, N, d)
-        GN = np.zeros((P, P), dtype=self.theta.dtype)
-        for Bk in B:
-            R = np.einsum("nd,ndp->np", Bk, J)
-            GN += R.T @ R
-        GN *= 1.0 / N
         if self.wd:
             GN[np.diag_indices(P)] += self.wd
         return GN

@@ -51,8 +51,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..nn import loss_curvature as losses
 from ..optim.base import GradientTransformation, at, beta, check_params, count0, hyper, inc
-from . import losses
 from ._common import check_factor_shapes, check_update, curvature_objective, init_blocks, positive_int
 from .capture import Capture, from_matrix, kronecker_blocks, to_matrix
 from .kronecker import ema

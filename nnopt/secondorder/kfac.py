@@ -39,8 +39,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..nn import loss_curvature as losses
 from ..optim.base import GradientTransformation, at, beta, check_params, count0, hyper, inc
-from . import losses
 from ._common import (
     check_factor_shapes, check_seed, check_update, curvature_objective, init_blocks, loss_at, positive_int, step_rng,
     weight_decay,

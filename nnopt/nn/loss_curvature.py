@@ -1,4 +1,4 @@
-"""Derivatives of the loss with respect to the network output, per example.
+"""Derivatives of the built-in losses with respect to the network output, per example.
 
 nnopt's losses are means (:mod:`nnopt.nn.losses`), so the minibatch loss is
 ``L = (1/N) sum_n l_n`` with the per-example losses
@@ -35,7 +35,7 @@ import scipy.special
 
 __all__ = [
     "SUPPORTED", "check_loss", "per_example_grad", "hessian_vp", "hessian_factors",
-    "sample_grad", "onehot_targets",
+    "sample_grad", "onehot_targets", "softmax",
 ]
 
 SUPPORTED = ("mse", "cross_entropy", "binary_cross_entropy")
@@ -64,7 +64,8 @@ def onehot_targets(f, Y):
     return Y.astype(f.dtype, copy=False)
 
 
-def _softmax(f):
+def softmax(f):
+    """Row-wise softmax of (N, C) logits, max-shifted."""
     m = f.max(axis=1, keepdims=True)
     e = np.exp(f - m)
     return e / e.sum(axis=1, keepdims=True)
@@ -75,7 +76,7 @@ def per_example_grad(loss_name, f, Y):
     if loss_name == "mse":
         return (2.0 / _d(f)) * (f - np.reshape(Y, f.shape))
     if loss_name == "cross_entropy":
-        return _softmax(f) - onehot_targets(f, Y)
+        return softmax(f) - onehot_targets(f, Y)
     return (1.0 / _d(f)) * (scipy.special.expit(f) - np.reshape(Y, f.shape))
 
 
@@ -84,7 +85,7 @@ def hessian_vp(loss_name, f, V):
     if loss_name == "mse":
         return (2.0 / _d(f)) * V
     if loss_name == "cross_entropy":
-        p = _softmax(f)
+        p = softmax(f)
         return p * V - p * np.sum(p * V, axis=1, keepdims=True)
     s = scipy.special.expit(f)
     return (1.0 / _d(f)) * (s * (1 - s)) * V
@@ -100,7 +101,7 @@ def hessian_factors(loss_name, f):
     N, d = f.shape[0], _d(f)
     flat = f.reshape(N, d)
     if loss_name == "cross_entropy":
-        p = _softmax(flat)
+        p = softmax(flat)
         eye = np.eye(d, dtype=f.dtype)
         B = np.sqrt(p).T[:, :, None] * (eye[:, None, :] - p[None, :, :])
         return B.reshape((d,) + f.shape)
@@ -120,7 +121,7 @@ def sample_grad(loss_name, f, rng):
     if loss_name == "mse":
         return rng.standard_normal(f.shape).astype(f.dtype) * math.sqrt(2.0 / _d(f))
     if loss_name == "cross_entropy":
-        p = _softmax(f)
+        p = softmax(f)
         u = rng.random((f.shape[0], 1))
         y = np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), f.shape[1] - 1)
         return p - onehot_targets(f, y)
