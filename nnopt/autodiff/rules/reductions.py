@@ -48,8 +48,35 @@ def expand_reduced(g, x_shape, axis, keepdims):
     return reshape(g, _kept_shape(x_shape, normalize_axis(axis, len(x_shape))))
 
 
+_FEW_TERMS = 16
+_MANY_ELEMENTS = 1 << 15
+
+
 def _sum_impl(x, axis=None, keepdims=False):
+    if type(x) is np.ndarray and axis is not None and x.dtype.kind == "f" and x.size >= _MANY_ELEMENTS:
+        axes = normalize_axis(axis, x.ndim)
+        terms = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+        if 1 < terms <= _FEW_TERMS:
+            return _sum_of_slices(x, axes, keepdims)
     return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _sum_of_slices(x, axes, keepdims):
+    """sum over a few terms (the axes' sizes multiply to at most 16) as whole-array
+    additions of the strided slices, in index order.  NumPy reduces such short
+    axes element by element: summing the 2 x 2 windows of average pooling over
+    a (128, 6, 14, 2, 14, 2) array took 6.4 ms with ``np.sum`` and 1.3 ms this
+    way (measured)."""
+    total = None
+    for index in np.ndindex(*[x.shape[a] for a in axes]):
+        sel = [slice(None)] * x.ndim
+        for a, i in zip(axes, index):
+            sel[a] = i
+        part = x[tuple(sel)]
+        total = part.copy() if total is None else np.add(total, part, out=total)
+    if keepdims:
+        total = total.reshape(_kept_shape(x.shape, axes))
+    return total
 
 
 sum = Primitive("sum", _sum_impl)  # noqa: A001 (numpy name)
