@@ -6,13 +6,18 @@ the fused dense layer (:mod:`nnopt.autodiff.rules.dense`):
 * forward and first-order backward run the im2col kernels of
   :mod:`nnopt.kernels.conv` (NumPy or Numba, chosen by :mod:`nnopt.config`)
   followed by one matrix product;
-* whenever a derivative of higher order is being taken (an input, the
-  tangent or the cotangent is itself traced) the rules are written with the
-  basic primitives (``index_add`` for the zero padding, strided ``getitem``
-  for the kh * kw shifted views, ``einsum`` for the contraction), and
-  :func:`conv2d_decomposed` is the whole convolution written that way.  The
-  mpmath interpreter (object arrays) runs the decomposition too, so nested
-  derivatives and arbitrary-precision values never rest on the float kernel.
+* its two cotangent maps are primitives too (``conv2d_input_grad``,
+  ``conv2d_weight_grad``, each with its kernel), and the derivatives of all
+  three are written with the three: the convolution and its cotangent maps
+  are bilinear, so derivatives of any order (Hessian-vector products,
+  nested ``jvp``) run the im2col kernels; a LeNet-5 HVP at batch 128
+  took 364 ms with the previous rules written in basic primitives and
+  NumPy's einsum loops, and takes about 100 ms now;
+* :func:`conv2d_decomposed` is the whole convolution written with the basic
+  primitives (``index_add`` for the zero padding, strided ``getitem`` for the
+  kh * kw shifted views, ``einsum`` for the contraction): the specification,
+  checked against the kernels, and what the mpmath interpreter (object
+  arrays) runs, so arbitrary-precision values never rest on a float kernel.
 
 The convolution is a cross-correlation, as in PyTorch and in Grosse &
 Martens (2016)::
@@ -160,7 +165,28 @@ def _conv_impl(x, W, b, stride, padding, dilation):
     return _conv_kernels.select().forward(x, W, b, stride, padding, dilation)
 
 
+def _input_grad_impl(g, W, x_shape, stride, padding, dilation):
+    if is_mp(g) or is_mp(W) or not _plain_float(g, W):
+        GP = einsum("nohw,ocij->ncijhw", g, W)
+        return _patches_adjoint(GP, x_shape, stride, padding, dilation)
+    return _conv_kernels.select().input_grad(g, W, x_shape, stride, padding, dilation)
+
+
+def _weight_grad_impl(g, x, kernel, stride, padding, dilation):
+    if is_mp(g) or is_mp(x) or not _plain_float(g, x):
+        return einsum("nohw,ncijhw->ocij", g, _patches(x, kernel, stride, padding, dilation))
+    return _conv_kernels.select().weight_grad(g, x, kernel, stride, padding, dilation)
+
+
 _conv = Primitive("conv2d", _conv_impl)
+_input_grad = Primitive("conv2d_input_grad", _input_grad_impl)
+_weight_grad = Primitive("conv2d_weight_grad", _weight_grad_impl)
+"""The convolution y = conv(x, W) is bilinear, and so are its two cotangent
+maps, gx = input_grad(g, W) and gW = weight_grad(g, x).  The derivatives of
+each of the three are written with the three (from <gx', input_grad(g, W)> =
+<conv(gx', W), g> and <gW', weight_grad(g, x)> = <conv(x, gW'), g>), so
+derivatives of every order run the im2col kernels; the mpmath interpreter
+(object arrays) runs the decomposition into basic primitives instead."""
 
 
 def _conv_vjp(g, ans, x, W, b, stride, padding, dilation, argnums=()):
@@ -172,11 +198,9 @@ def _conv_vjp(g, ans, x, W, b, stride, padding, dilation, argnums=()):
     out = []
     for i in argnums:
         if i == 0:
-            GP = einsum("nohw,ocij->ncijhw", g, W)
-            out.append(_patches_adjoint(GP, _shape(x), stride, padding, dilation))
+            out.append(_input_grad(g, W, x_shape=_shape(x), stride=stride, padding=padding, dilation=dilation))
         elif i == 1:
-            P = _patches(x, _shape(W)[2:], stride, padding, dilation)
-            out.append(einsum("nohw,ncijhw->ocij", g, P))
+            out.append(_weight_grad(g, x, kernel=_shape(W)[2:], stride=stride, padding=padding, dilation=dilation))
         else:
             out.append(_sum(g, axis=(0, 2, 3)))
     return out
@@ -184,22 +208,10 @@ def _conv_vjp(g, ans, x, W, b, stride, padding, dilation, argnums=()):
 
 def _conv_jvp(tangents, ans, x, W, b, stride, padding, dilation):
     tx, tW, tb = tangents
-    if not any(isinstance(v, Tracer) for v in (tx, tW, tb, x, W, b)) and _plain_float(tx, tW, tb, x, W, b):
-        kern = _conv_kernels.select()
-        total = None
-        if tx is not None:
-            total = kern.forward(tx, W, None, stride, padding, dilation)
-        if tW is not None:
-            t = kern.forward(x, tW, None, stride, padding, dilation)
-            total = t if total is None else total + t
-        if tb is not None:
-            tbb = np.reshape(tb, (1, -1, 1, 1))
-            total = np.broadcast_to(tbb, ans.shape).copy() if total is None else total + tbb
-        return total
     total = None
     for term in (
-        None if tx is None else conv2d_decomposed(tx, W, None, stride, padding, dilation),
-        None if tW is None else conv2d_decomposed(x, tW, None, stride, padding, dilation),
+        None if tx is None else _conv(tx, W, None, stride=stride, padding=padding, dilation=dilation),
+        None if tW is None else _conv(x, tW, None, stride=stride, padding=padding, dilation=dilation),
         None if tb is None else nnp.broadcast_to(reshape(tb, (1, -1, 1, 1)), _shape(ans)),
     ):
         if term is not None:
@@ -207,8 +219,39 @@ def _conv_jvp(tangents, ans, x, W, b, stride, padding, dilation):
     return total
 
 
+def _input_grad_vjp(c, ans, g, W, x_shape, stride, padding, dilation, argnums=()):
+    geometry = dict(stride=stride, padding=padding, dilation=dilation)
+    return [_conv(c, W, None, **geometry) if i == 0 else _weight_grad(g, c, kernel=_shape(W)[2:], **geometry)
+            for i in argnums]
+
+
+def _weight_grad_vjp(c, ans, g, x, kernel, stride, padding, dilation, argnums=()):
+    geometry = dict(stride=stride, padding=padding, dilation=dilation)
+    return [_conv(x, c, None, **geometry) if i == 0 else _input_grad(g, c, x_shape=_shape(x), **geometry)
+            for i in argnums]
+
+
+def _bilinear_jvp(prim):
+    """The JVP rule of a primitive bilinear in its two array arguments:
+    ``prim(ta, b) + prim(a, tb)``."""
+
+    def rule(tangents, ans, a, b, **params):
+        ta, tb = tangents[:2]
+        total = None if ta is None else prim(ta, b, **params)
+        if tb is not None:
+            t = prim(a, tb, **params)
+            total = t if total is None else total + t
+        return total
+
+    return rule
+
+
 _conv.defvjp_all(_conv_vjp)
 _conv.defjvp_all(_conv_jvp)
+_input_grad.defvjp_all(_input_grad_vjp)
+_input_grad.defjvp_all(_bilinear_jvp(_input_grad))
+_weight_grad.defvjp_all(_weight_grad_vjp)
+_weight_grad.defjvp_all(_bilinear_jvp(_weight_grad))
 
 
 def conv2d(x, W, b=None, stride=1, padding=0, dilation=1):

@@ -135,6 +135,11 @@ def test_conv_layer_forward_backward_match_reference(geom, dtype, layout, bias, 
                 assert c is None
             else:
                 _close(c, r, dtype, factor=4)
+    # gx alone: the same gx, x read for its shape only
+    for kern in (reference, cpu):
+        only_gx = kern.conv_backward_t(gz, np.full_like(xl, np.nan), W, s, p, d, layout, True, bias, need_gW=False)
+        assert only_gx[1] is None and only_gx[2] is None
+        _close(only_gx[0], reference.conv_backward_t(gz, xl, W, s, p, d, layout, True, bias)[0], dtype)
     # the reference's cotangents are those of the primitive's kernels (the adjoint)
     gx, gW, gb = reference.backward(np.ascontiguousarray(gz.transpose(1, 0, 2, 3)), x, W, s, p, d)
     rx, rW, rb = reference.conv_backward_t(gz, xl, W, s, p, d, layout, True, True)

@@ -22,6 +22,10 @@ Signatures shared by ``reference.py`` (NumPy) and ``cpu.py`` (Numba);
 ``backward(g, x, W, stride, padding, dilation, need_gx=True) -> (gx, gW, gb)``
     Cotangents of ``x``, ``W`` and ``b`` for the output cotangent ``g``
     (``gx`` is None when ``need_gx`` is false).
+``input_grad(g, W, x_shape, stride, padding, dilation) -> gx``,
+``weight_grad(g, x, kernel, stride, padding, dilation) -> gW``
+    Each of these cotangents alone (the two bilinear maps the convolution's
+    derivatives of every order are written with, :mod:`nnopt.nn.conv`).
 
 For whole networks (:mod:`nnopt.nn.fast_conv`), with feature maps kept
 channel-major, ``layout="cnhw"`` (C, N, H, W), or the NCHW input
@@ -37,10 +41,12 @@ channel-major, ``layout="cnhw"`` (C, N, H, W), or the NCHW input
     with ``pool = (kind, kernel, stride, padding)`` also ``y =
     pool_forward`` of ``a``'s planes, (O, N, PH, PW), else ``y`` None.
 ``conv_backward_t(g, x, W, stride, padding, dilation, layout, need_gx=True, need_gb=True,``
-``act="identity", a=None, pool=None, y=None) -> (gx, gW, gb)``
+``act="identity", a=None, pool=None, y=None, need_gW=True) -> (gx, gW, gb)``
     Cotangents for the cotangent ``g`` of the block's output (of ``y`` with
     pooling, else of ``a``); ``a`` and, for max pooling, ``y`` from the
-    forward pass.  ``gx`` in ``layout`` or None, ``gb`` None unless ``need_gb``.
+    forward pass.  ``gx`` in ``layout`` or None, ``gb`` None unless ``need_gb``;
+    with ``need_gW`` false only ``gx`` is computed (``gW``, ``gb`` None) and
+    ``x``'s values are not read.
 ``pool_forward(a, kind, kernel, stride, padding) -> y``
     Average (zero padding counted) or max (padding -inf) pooling of planes
     ``a`` (P, H, W), floor mode.

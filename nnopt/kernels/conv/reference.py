@@ -1,9 +1,9 @@
 """NumPy reference of the im2col convolution and of pooling (the specification).
 
 ``im2col`` copies one strided slice of the padded input per kernel offset
-``(i, j)``: kh * kw vectorised copies instead of a loop over pixels.
-``forward``/``backward`` are written once here against an ``im2col`` /
-``col2im`` pair, so the Numba module reuses them with its own pair.
+``(i, j)``: kh * kw vectorised copies instead of a loop over pixels;
+``forward``, ``backward``, ``input_grad`` and ``weight_grad`` are one matrix
+product each with it (the Numba module runs its whole-layer kernels instead).
 ``im2col_t``/``col2im_t`` (patch matrix transposed, images NCHW or CNHW)
 and ``pool_forward``/``pool_backward`` serve the compiled path of whole
 networks (:mod:`nnopt.nn.fast_conv`); see :mod:`nnopt.kernels.conv`.
@@ -14,7 +14,7 @@ import numpy as np
 
 from ..dense.reference import activate, activation_derivative
 
-__all__ = ["output_size", "im2col", "col2im", "forward", "backward", "im2col_t", "col2im_t",
+__all__ = ["output_size", "im2col", "col2im", "forward", "backward", "input_grad", "weight_grad", "im2col_t", "col2im_t",
            "conv_forward_t", "conv_backward_t", "pool_forward", "pool_backward", "activation_derivative"]
 
 
@@ -55,41 +55,46 @@ def col2im(cols, x_shape, kernel, stride, padding, dilation):
     return np.ascontiguousarray(xp[:, :, ph:ph + H, pw:pw + W])
 
 
-def forward_with(im2col_fn, x, W, b, stride, padding, dilation):
-    """The convolution as ``im2col(x) @ W2.T + b`` (shared with cpu.py)."""
+def forward(x, W, b, stride, padding, dilation):
+    """The convolution as ``im2col(x) @ W2.T + b``."""
     O = W.shape[0]
     kernel = W.shape[2:]
     N = x.shape[0]
     OH = output_size(x.shape[2], kernel[0], stride[0], padding[0], dilation[0])
     OW = output_size(x.shape[3], kernel[1], stride[1], padding[1], dilation[1])
-    cols = im2col_fn(x, kernel, stride, padding, dilation)
-    y = cols @ W.reshape(O, -1).T
+    y = im2col(x, kernel, stride, padding, dilation) @ W.reshape(O, -1).T
     if b is not None:
         y += b
     return np.ascontiguousarray(y.reshape(N, OH, OW, O).transpose(0, 3, 1, 2))
 
 
-def backward_with(im2col_fn, col2im_fn, g, x, W, stride, padding, dilation, need_gx=True):
-    """Cotangents of the convolution (shared with cpu.py)."""
-    O = W.shape[0]
-    kernel = W.shape[2:]
-    g2 = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(-1, O)
-    cols = im2col_fn(x, kernel, stride, padding, dilation)
-    gW = (g2.T @ cols).reshape(W.shape)
-    gb = g2.sum(axis=0)
-    gx = None
-    if need_gx:
-        # (W2^T g2^T)^T = g2 W2, computed so that its transpose is contiguous (what cpu.col2im reads)
-        gx = col2im_fn((W.reshape(O, -1).T @ g2.T).T, x.shape, kernel, stride, padding, dilation)
-    return gx, gW, gb
+def _cotangent_rows(g):
+    """The output cotangent (N, O, OH, OW) as rows (N OH OW, O), the order of im2col's rows."""
+    return np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(-1, g.shape[1])
 
 
-def forward(x, W, b, stride, padding, dilation):
-    return forward_with(im2col, x, W, b, stride, padding, dilation)
+def _input_grad_rows(g2, W, x_shape, stride, padding, dilation):
+    return col2im(g2 @ W.reshape(W.shape[0], -1), x_shape, W.shape[2:], stride, padding, dilation)
+
+
+def _weight_grad_rows(g2, x, kernel, stride, padding, dilation):
+    cols = im2col(x, kernel, stride, padding, dilation)
+    return (g2.T @ cols).reshape((g2.shape[1], x.shape[1]) + tuple(kernel))
 
 
 def backward(g, x, W, stride, padding, dilation, need_gx=True):
-    return backward_with(im2col, col2im, g, x, W, stride, padding, dilation, need_gx)
+    g2 = _cotangent_rows(g)
+    gW = _weight_grad_rows(g2, x, W.shape[2:], stride, padding, dilation)
+    gx = _input_grad_rows(g2, W, x.shape, stride, padding, dilation) if need_gx else None
+    return gx, gW, g2.sum(axis=0)
+
+
+def input_grad(g, W, x_shape, stride, padding, dilation):
+    return _input_grad_rows(_cotangent_rows(g), W, tuple(x_shape), stride, padding, dilation)
+
+
+def weight_grad(g, x, kernel, stride, padding, dilation):
+    return _weight_grad_rows(_cotangent_rows(g), x, tuple(kernel), stride, padding, dilation)
 
 
 # ---------------------------------------------------------------------------
@@ -143,11 +148,12 @@ def conv_forward_t(x, W, b, stride, padding, dilation, layout="nchw", act="ident
 
 
 def conv_backward_t(g, x, W, stride, padding, dilation, layout="nchw", need_gx=True, need_gb=True,
-                    act="identity", a=None, pool=None, y=None):
+                    act="identity", a=None, pool=None, y=None, need_gW=True):
     """Cotangents ``(gx, gW, gb)`` of :func:`conv_forward_t` for the cotangent
     ``g`` of its output (of ``y`` with pooling, else of ``a``); ``a`` (and,
     for max pooling, ``y``) from the forward pass.  ``gx`` follows ``layout``
-    (None unless ``need_gx``), ``gb`` is None unless ``need_gb``."""
+    (None unless ``need_gx``), ``gb`` is None unless ``need_gb``; without
+    ``need_gW`` only ``gx`` (``x`` is then read for its shape only)."""
     O = W.shape[0]
     if pool is not None:
         OH, OW = a.shape[2:]
@@ -156,10 +162,11 @@ def conv_backward_t(g, x, W, stride, padding, dilation, layout="nchw", need_gx=T
     else:
         gz = np.asarray(g) if act == "identity" else g * activation_derivative(a, act)
     g2 = np.reshape(gz, (O, -1))
-    colsT = im2col_t(x, W.shape[2:], stride, padding, dilation, layout)
-    gW = (g2 @ colsT.T).reshape(W.shape)
-    gb = g2.sum(axis=1) if need_gb else None
-    gx = None
+    gW = gb = gx = None
+    if need_gW:
+        colsT = im2col_t(x, W.shape[2:], stride, padding, dilation, layout)
+        gW = (g2 @ colsT.T).reshape(W.shape)
+        gb = g2.sum(axis=1) if need_gb else None
     if need_gx:
         gx = col2im_t(W.reshape(O, -1).T @ g2, x.shape, W.shape[2:], stride, padding, dilation, layout)
     return gx, gW, gb
