@@ -66,7 +66,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VE
 class Workload(NamedTuple):
     key: str
     title: str
-    kind: str          # grad | hvp | hessian | neural_form | lenet
+    kind: str          # grad | hvp | hessian | neural_form | lenet | lenet_hvp
     sizes: tuple
     batch: int
     loss: str
@@ -104,12 +104,15 @@ WORKLOADS = [
        [1, 32, 32, 1], 200, "mse", "float64", 0.7, quick=True),
     _w("lenet5", "LeNet-5 b=128 28x28 CE, loss+grad", "lenet", (), 128, "cross_entropy", "float64", 1.0),
     _w("lenet5-f32", "LeNet-5 b=128 28x28 CE, loss+grad", "lenet", (), 128, "cross_entropy", "float32", 1.0),
+    _w("lenet5-hvp", "HVP, LeNet-5 b=128 28x28 CE", "lenet_hvp", (), 128, "cross_entropy", "float64", 1.0),
     # small versions of every code path, for --quick (the CI smoke test)
     _w("hvp-tiny", "HVP, MLP [1,20,20,1] b=100 mse", "hvp", [1, 20, 20, 1], 100, "mse", "float64", NAN,
        full=False, quick=True),
     _w("hessian-tiny", "dense Hessian, MLP [8,6,6,1] b=50 mse", "hessian", [8, 6, 6, 1], 50, "mse", "float64",
        NAN, full=False, quick=True),
     _w("lenet5-tiny", "LeNet-5 b=8 28x28 CE, loss+grad", "lenet", (), 8, "cross_entropy", "float64", NAN,
+       full=False, quick=True),
+    _w("lenet5-hvp-tiny", "HVP, LeNet-5 b=8 28x28 CE", "lenet_hvp", (), 8, "cross_entropy", "float64", NAN,
        full=False, quick=True),
 ]
 BY_KEY = {w.key: w for w in WORKLOADS}
@@ -125,7 +128,7 @@ F32_TARGET = 1.6
 def _net(w):
     from nnopt.nn import MLP
 
-    if w.kind == "lenet":
+    if w.kind in ("lenet", "lenet_hvp"):
         from nnopt.nn.zoo import lenet5
 
         return lenet5()
@@ -151,13 +154,13 @@ def build_problem(w, seed=0):
     if w.kind == "neural_form":
         extra = {"T": 2 * np.pi, "c": 0.4, "k": 4.0}
         X = np.linspace(0.0, extra["T"], w.batch)
-    elif w.kind == "lenet":
+    elif w.kind in ("lenet", "lenet_hvp"):
         X = rng.normal(size=(w.batch, 1, 28, 28))
         Y = rng.integers(0, 10, size=w.batch)
     else:
         X = rng.normal(size=(w.batch, w.sizes[0]))
         Y = rng.normal(size=(w.batch, w.sizes[-1])) if w.loss == "mse" else rng.integers(0, w.sizes[-1], w.batch)
-    if w.kind == "hvp":
+    if w.kind in ("hvp", "lenet_hvp"):
         V = rng.normal(size=theta.size).astype(dtype)
     theta = theta.astype(dtype)
     X = X.astype(dtype)
@@ -214,10 +217,10 @@ def build_nnopt(problem, net):
             vg = nnopt.value_and_grad(obj)
             engine = Impl(lambda: vg(theta), convert)
         return {"nnopt": Impl(lambda: obj.value_and_grad(theta), convert), "nnopt engine": engine}
-    if p.kind == "hvp":
+    if p.kind in ("hvp", "lenet_hvp"):
         convert = lambda out: {"hvp": out}  # noqa: E731
-        return {"nnopt": Impl(lambda: obj.hessp(theta, p.V), convert),
-                "nnopt engine": Impl(lambda: nnopt.hvp(obj, theta, p.V), convert)}
+        engine = Impl(lambda: nnopt.hvp(obj, theta, p.V), convert) if p.kind == "hvp" else None  # conv: the same
+        return {"nnopt": Impl(lambda: obj.hessp(theta, p.V), convert), "nnopt engine": engine}
     if p.kind == "hessian":
         return {"nnopt": Impl(lambda: obj.hess(theta), lambda out: {"hess": out}), "nnopt engine": None}
     raise ValueError(f"unknown workload kind {p.kind!r}")

@@ -85,10 +85,10 @@ def _impl(fn, args, convert):
 def build(problem, **options):
     ps = [jnp.asarray(p) for p in problem.params]
     kind = problem.kind
-    if kind in ("grad", "lenet", "hvp", "hessian"):
+    if kind in ("grad", "lenet", "hvp", "hessian", "lenet_hvp"):
         # data are arguments of the jitted function (not baked-in constants), as in a training loop
         X, Y = jnp.asarray(problem.X), jnp.asarray(problem.Y)
-        model = _lenet if kind == "lenet" else _mlp
+        model = _lenet if kind in ("lenet", "lenet_hvp") else _mlp
 
         def loss(ps, X, Y):
             return _loss(model(ps, X), Y, problem.loss)
@@ -96,7 +96,7 @@ def build(problem, **options):
         if kind in ("grad", "lenet"):
             vg = jax.jit(jax.value_and_grad(loss))
             return _impl(vg, (ps, X, Y), lambda out: {"value": float(out[0]), "grad": _flat(out[1])})
-        if kind == "hvp":
+        if kind in ("hvp", "lenet_hvp"):
             V = [jnp.asarray(v) for v in problem.split(problem.V)]
             hvp = jax.jit(lambda ps, v, X, Y: jax.jvp(lambda q: jax.grad(loss)(q, X, Y), (ps,), (v,))[1])
             return _impl(hvp, (ps, V, X, Y), lambda out: {"hvp": _flat(out)})

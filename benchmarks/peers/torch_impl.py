@@ -97,9 +97,10 @@ def _hvp(problem):
     ps = _leaves(problem)
     X, Y = _t(problem.X), _t(problem.Y)
     V = [_t(v) for v in problem.split(problem.V)]
+    model = _lenet if problem.kind == "lenet_hvp" else _mlp
 
     def run():
-        loss = _loss(_mlp(ps, X), Y, problem.loss)
+        loss = _loss(model(ps, X), Y, problem.loss)
         g = torch.autograd.grad(loss, ps, create_graph=True)
         return torch.autograd.grad(g, ps, grad_outputs=V)
 
@@ -155,7 +156,7 @@ def build(problem, compile=False, **options):  # noqa: A002 (mirrors torch.compi
         return _value_grad(problem, compile)
     if compile:
         return None
-    if problem.kind == "hvp":
+    if problem.kind in ("hvp", "lenet_hvp"):
         return _hvp(problem)
     if problem.kind == "hessian":
         return _hessian(problem)
