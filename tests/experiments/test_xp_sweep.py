@@ -183,7 +183,12 @@ def test_bad_input_on_existing_store_loses_nothing(tmp_path):
 
 
 _SCRIPT = """
+import signal
 import sys
+# Ctrl-C raises KeyboardInterrupt as in a terminal, also when the test runs
+# with SIGINT ignored (started in the background by a non-interactive shell,
+# whose children inherit the ignored signal and Python then installs no handler)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {here!r})
 import xp_helpers as H
 from nnopt.experiments import sweep
