@@ -16,7 +16,7 @@ import threading
 
 import numba
 
-__all__ = ["single_threaded_blas"]
+__all__ = ["single_threaded_blas", "parallel_region_safe"]
 
 _lock = threading.Lock()
 _libraries = None  # threadpoolctl controllers of the loaded BLAS libraries; False without threadpoolctl
@@ -80,3 +80,17 @@ def _one_numba_thread():
         yield
     finally:
         numba.set_num_threads(old)
+
+
+def parallel_region_safe():
+    """True when a Numba parallel region may start from this thread: from the
+    main thread always, from other threads only under a thread-safe
+    threading layer ("omp", "tbb"; Numba's "workqueue" layer aborts the
+    process when two threads enter parallel regions at once, and which
+    layer Numba picked is known only after its first parallel region)."""
+    if threading.current_thread() is threading.main_thread():
+        return True
+    try:
+        return numba.threading_layer() in ("omp", "tbb")
+    except ValueError:  # no parallel region has run yet: the layer is not chosen
+        return False

@@ -47,7 +47,7 @@ import numpy as np
 
 from .. import config, kernels
 from ..autodiff.rules.dense import ACTIVATIONS
-from ..kernels.blas_threads import single_threaded_blas
+from ..kernels.blas_threads import parallel_region_safe, single_threaded_blas
 from ..kernels.dense.reference import matmul as _matmul
 from ..kernels.mlp import CODES as _ACT_CODES
 from ..kernels.mlp import LOSSES as _LOSS_CODES
@@ -144,8 +144,9 @@ def _run(plan, kern, name, *args):
     """The kernel ``name`` (value_and_grad, hvp) of module ``kern`` on (*args, the plan's
     data) with the plan's workspace, or a fresh one while another thread holds it.
     A plan with row blocks runs them on Numba's threads (BLAS held to one thread
-    meanwhile), or one after another in a concurrent call (Numba's "workqueue"
-    threading layer must not be entered from two threads at once)."""
+    meanwhile), or one after another in a concurrent call and in a thread
+    other than the main one under Numba's "workqueue" threading layer, which
+    must not be entered from two threads at once (``parallel_region_safe``)."""
     p = plan
     mine = p.lock.acquire(blocking=False)
     try:
@@ -153,7 +154,7 @@ def _run(plan, kern, name, *args):
         if p.chunks == 1:
             return getattr(kern, name)(*args, p.X, p.T, p.dims, p.codes, p.loss, work)
         chunked = getattr(kern, name + "_chunks")
-        if mine and numba.get_num_threads() > 1:
+        if mine and numba.get_num_threads() > 1 and parallel_region_safe():
             with single_threaded_blas():
                 return chunked(*args, p.X, p.T, p.dims, p.codes, p.loss, p.chunks, work)
         return chunked(*args, p.X, p.T, p.dims, p.codes, p.loss, p.chunks, work, parallel=False)

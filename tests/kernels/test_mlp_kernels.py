@@ -213,3 +213,20 @@ def test_batch_chunks_policy_and_blocked_plan_equals_engine():
     np.testing.assert_allclose(value, evalue, rtol=1e-13)
     np.testing.assert_allclose(grad, egrad, rtol=1e-11, atol=1e-14)
     np.testing.assert_allclose(fast_obj.hessp(theta, v), slow.hessp(theta, v), rtol=1e-10, atol=1e-13)
+
+
+def test_parallel_region_safe_in_main_and_worker_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numba
+
+    from nnopt.kernels.blas_threads import parallel_region_safe
+
+    assert parallel_region_safe()  # the main thread
+    with ThreadPoolExecutor(1) as pool:
+        in_worker = pool.submit(parallel_region_safe).result()
+    try:
+        layer = numba.threading_layer()
+    except ValueError:
+        layer = None
+    assert in_worker == (layer in ("omp", "tbb"))
