@@ -347,3 +347,22 @@ def test_pooling_kernel_errors():
             kern.pool_forward(a, "median", (2, 2), (2, 2), (0, 0))
         with pytest.raises(ValueError, match="activation must be one of"):
             kern.pool_backward(np.zeros((1, 2, 2)), a, np.zeros((1, 2, 2)), "avg", (2, 2), (2, 2), (0, 0), "elu")
+
+
+def test_serial_chunk_loops_give_the_parallel_numbers(monkeypatch):
+    """Where a parallel region must not start (a worker thread under Numba's
+    workqueue layer) the chunks run one after another: the same numbers."""
+    x, W, b, s, p, d = _data(GEOMETRIES[0], np.float64)
+    pool = ("max", (2, 2), (2, 2), (0, 0))
+    runs = []
+    for safe in (True, False):
+        monkeypatch.setattr(cpu, "parallel_region_safe", lambda safe=safe: safe)
+        a, y = cpu.conv_forward_t(x, W, b, s, p, d, "nchw", "tanh", pool)
+        g = np.ones_like(y)
+        grads = cpu.conv_backward_t(g, x, W, s, p, d, "nchw", True, True, "tanh", a, pool, y)
+        planes = a.reshape(-1, *a.shape[2:])
+        pooled = cpu.pool_forward(planes, "avg", (2, 2), (2, 2), (0, 0))
+        back = cpu.pool_backward(np.ones_like(pooled), planes, pooled, "avg", (2, 2), (2, 2), (0, 0), "tanh")
+        runs.append((a, y, *grads, pooled, back))
+    for par, ser in zip(*runs):
+        np.testing.assert_array_equal(ser, par)

@@ -38,7 +38,7 @@ import numpy as np
 import scipy.special
 from numba import njit, prange
 
-from ..blas_threads import single_threaded_blas
+from ..blas_threads import parallel_region_safe, single_threaded_blas
 from ..vecmath import tanh as _vtanh
 from .reference import output_size
 
@@ -304,6 +304,23 @@ def _conv_backward(xp, cnhw, C, N, nb, W2, g, a, y, bias, need_gx, off, wide, Lc
                         pitch, OH, OW, Hp, Wp, ph, pw, code, pg, parts[t], gx)
 
 
+# The same loops one chunk after another, for threads where a parallel region
+# must not start (nnopt.kernels.blas_threads.parallel_region_safe): the same numbers.
+@njit(cache=True)
+def _conv_forward_serial(xp, cnhw, C, N, nb, W2e, off, wide, Lc, pitch, OH, OW, code, pg, a, y):
+    for t in range((N + nb - 1) // nb):
+        _forward_chunk(xp, cnhw, C, N, t * nb, min(N, (t + 1) * nb), W2e, off, wide, Lc, pitch, OH, OW, code, pg,
+                       a, y)
+
+
+@njit(cache=True)
+def _conv_backward_serial(xp, cnhw, C, N, nb, W2, g, a, y, bias, need_gx, off, wide, Lc, pitch, OH, OW, Hp, Wp,
+                          ph, pw, code, pg, parts, gx):
+    for t in range((N + nb - 1) // nb):
+        _backward_chunk(xp, cnhw, C, N, t * nb, min(N, (t + 1) * nb), W2, g, a, y, bias, need_gx, off, wide, Lc,
+                        pitch, OH, OW, Hp, Wp, ph, pw, code, pg, parts[t], gx)
+
+
 @njit(cache=True, nogil=True)
 def _pad_planes(x, ph, pw, xp):
     P, H, W = x.shape
@@ -444,7 +461,8 @@ def conv_forward_t(x, W, b, stride, padding, dilation, layout="nchw", act="ident
         xp = _planes(x, plan, padding)
         nb = _chunk_size(W2e.shape[1], plan.Lc, x.dtype.itemsize, N)
         with single_threaded_blas():
-            _conv_forward(xp, cnhw, plan.C, N, nb, W2e, plan.off, plan.wide, plan.Lc, plan.pitch, plan.OH, plan.OW,
+            conv = _conv_forward if parallel_region_safe() else _conv_forward_serial
+            conv(xp, cnhw, plan.C, N, nb, W2e, plan.off, plan.wide, plan.Lc, plan.pitch, plan.OH, plan.OW,
                           code if fused else 0, pg if fused else (0,) + pg[1:], a, y)
     if not fused:
         if code == 1:
@@ -487,7 +505,8 @@ def conv_backward_t(g, x, W, stride, padding, dilation, layout="nchw", need_gx=T
         xp = _planes(x, plan, padding) if need_gW else np.empty((0, 0), dtype=x.dtype)
         gx3 = gx.reshape(-1, plan.H, plan.W) if need_gx else gx
         with single_threaded_blas():
-            _conv_backward(xp, cnhw, plan.C, N, nb, W2, g, a, y, bool(need_gb), bool(need_gx), plan.off, plan.wide,
+            conv = _conv_backward if parallel_region_safe() else _conv_backward_serial
+            conv(xp, cnhw, plan.C, N, nb, W2, g, a, y, bool(need_gb), bool(need_gx), plan.off, plan.wide,
                            plan.Lc, plan.pitch, plan.OH, plan.OW, plan.Hp, plan.Wp, padding[0], padding[1], code, pg,
                            parts, gx3)
     if not need_gW:
@@ -694,6 +713,18 @@ def _pool_backward(g, a, y, is_max, tiled, kh, kw, sh, sw, ph, pw, code, ga):
         _pool_plane_backward(g[p], a[p], y[p], is_max, tiled, kh, kw, sh, sw, ph, pw, code, ga[p])
 
 
+@njit(cache=True)
+def _pool_serial(a, is_max, tiled, kh, kw, sh, sw, ph, pw, y):
+    for p in range(a.shape[0]):
+        _pool_plane(a[p], is_max, tiled, kh, kw, sh, sw, ph, pw, y[p])
+
+
+@njit(cache=True)
+def _pool_backward_serial(g, a, y, is_max, tiled, kh, kw, sh, sw, ph, pw, code, ga):
+    for p in range(a.shape[0]):
+        _pool_plane_backward(g[p], a[p], y[p], is_max, tiled, kh, kw, sh, sw, ph, pw, code, ga[p])
+
+
 def _pool_args(a, kind, kernel, stride, padding):
     if kind not in ("avg", "max"):
         raise ValueError(f"pool kind must be 'avg' or 'max', got {kind!r}")
@@ -715,7 +746,7 @@ def _act_code(act):
 def pool_forward(a, kind, kernel, stride, padding):
     a, geom, out_shape, tiled = _pool_args(a, kind, kernel, stride, padding)
     y = np.empty(out_shape, dtype=a.dtype)
-    _pool(a, kind == "max", tiled, *geom, y)
+    (_pool if parallel_region_safe() else _pool_serial)(a, kind == "max", tiled, *geom, y)
     return y
 
 
@@ -725,5 +756,6 @@ def pool_backward(g, a, y, kind, kernel, stride, padding, act="identity"):
     g = np.ascontiguousarray(g)
     ga = np.empty(a.shape, dtype=a.dtype)
     ym = np.ascontiguousarray(y) if kind == "max" else g
-    _pool_backward(g, a, ym, kind == "max", tiled, *geom, code, ga)
+    run = _pool_backward if parallel_region_safe() else _pool_backward_serial
+    run(g, a, ym, kind == "max", tiled, *geom, code, ga)
     return ga
