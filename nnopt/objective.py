@@ -14,6 +14,7 @@ import numpy as np
 from . import numpy as nnp
 from .autodiff.core import getval
 from .autodiff.transforms import hessian, hvp, jacobian, value_and_grad
+from .kernels.blas_threads import single_threaded_blas
 from .nn import fast as _fast
 from .nn import fast_conv as _fast_conv
 from .nn import losses as _losses
@@ -222,6 +223,12 @@ class Objective:
         self.nhev += 1
         if self.fast and type(theta) is np.ndarray and type(v) is np.ndarray:
             return self._fast_hvp(theta, v)
+        if self._fast_conv and type(theta) is np.ndarray:
+            # the engine's convolutions run Numba's threads over image chunks;
+            # BLAS threads left spinning by its other products would take their cores
+            # (LeNet-5 HVP, 2 threads: 137 ms with BLAS on 2 threads, see docs/speed.md)
+            with single_threaded_blas():
+                return hvp(self.__call__, theta, v)
         return hvp(self.__call__, theta, v)
 
     def _fast_hvp(self, theta, V):

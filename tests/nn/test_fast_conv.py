@@ -97,7 +97,12 @@ def test_fun_jac_use_it_and_hessp_stays_exact(monkeypatch):
     np.testing.assert_allclose(obj.jac(theta), engine.jac(theta), rtol=1e-11, atol=1e-14)
     assert len(calls) == 1  # one pass, cached between fun and jac
     v = np.random.default_rng(1).normal(size=theta.size)
+    from threadpoolctl import threadpool_info
+
+    before = [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
     np.testing.assert_allclose(obj.hessp(theta, v), engine.hessp(theta, v), rtol=1e-10, atol=1e-12)
+    # hessp holds BLAS to one thread for the engine's pass and gives the limits back
+    assert [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"] == before
     # inside a transform the objective stays differentiable
     np.testing.assert_allclose(nnopt.grad(obj)(theta), engine.jac(theta), rtol=1e-11, atol=1e-14)
     assert len(calls) == 1
