@@ -47,3 +47,16 @@ def test_noncontiguous_inputs():
         np.testing.assert_allclose(cpu.forward(x, W, b, act), a, rtol=1e-13, atol=1e-13)
         for r, c in zip(reference.backward(g, a, x, W, act), cpu.backward(g, a, x, W, act)):
             np.testing.assert_allclose(c, r, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_nan_and_inf_pass_as_in_the_reference(dtype, act):
+    """A NaN pre-activation stays NaN (relu included, as np.maximum(z, 0)): never a silent finite number."""
+    x = np.array([[np.nan], [-np.inf], [np.inf], [0.5]], dtype=dtype)
+    W = np.array([[1.0, -1.0]], dtype=dtype)
+    b = np.zeros(2, dtype=dtype)
+    ref = reference.forward(x, W, b, act)
+    got = cpu.forward(x, W, b, act)
+    np.testing.assert_allclose(got, ref, rtol=_tol(dtype), atol=_tol(dtype))  # NaN where the reference has NaN
+    assert np.isnan(got[0]).all()

@@ -187,6 +187,28 @@ def test_chunked_bad_arguments():
                 mod.value_and_grad_chunks(theta, X, T, dims, codes, lcode, bad)
     with pytest.raises(ValueError, match="chunk_workspace_size"):
         cpu.hvp_chunks(theta, v, X, T, dims, codes, lcode, 2, np.empty(10))
+    with pytest.raises(ValueError, match="work has dtype float32"):
+        cpu.hvp_chunks(theta, v, X, T, dims, codes, lcode, 2, np.empty(10**5, dtype=np.float32))
+    bad = [  # (theta, v, X, T), message
+        ((theta[:-1], v, X, T), r"theta must be a float vector of \d+ entries"),
+        ((theta, v[:-1], X, T), r"v must be a float vector"),
+        ((theta, v, X[:, :3], T), r"X must have shape \(n, 4\)"),
+        ((theta, v, X, T[:-1]), r"T must have shape \(40, 3\)"),
+        ((theta, v, X.astype(np.float32), T), "X has dtype float32"),
+        ((theta, v.astype(np.float32), X, T), "v has dtype float32"),
+    ]
+    for mod in (cpu, reference):
+        for (th, vv, x, t), msg in bad:
+            with pytest.raises(ValueError, match=msg):
+                mod.hvp_chunks(th, vv, x, t, dims, codes, lcode, 2)
+            if not msg.startswith("v"):
+                with pytest.raises(ValueError, match=msg):
+                    mod.value_and_grad_chunks(th, x, t, dims, codes, lcode, 2)
+    # a NaN in the data is not hidden: it reaches the loss and the gradient
+    Xn = X.copy()
+    Xn[5, 1] = np.nan
+    value, grad = cpu.value_and_grad_chunks(theta, Xn, T, dims, codes, lcode, 2)
+    assert np.isnan(value) and np.isnan(grad).any()
     assert cpu.chunk_workspace_size(dims, 40, 3) == reference.chunk_workspace_size(dims, 40, 3)
     assert cpu.n_params(dims) == reference.n_params(dims) == theta.size
 

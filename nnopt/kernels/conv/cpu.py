@@ -39,6 +39,7 @@ import scipy.special
 from numba import njit, prange
 
 from ..blas_threads import parallel_region_safe, single_threaded_blas
+from ..dense.cpu import times_act_derivative
 from ..vecmath import tanh as _vtanh
 from .reference import output_size
 
@@ -250,7 +251,8 @@ def _backward_chunk(xp, cnhw, C, N, n0, n1, W2, g, a, y, bias, need_gx, off, wid
                     for q in range(OW):
                         gzp[oh, q] = gn[oh, q]
                 if code != 0:
-                    _times_dact(gzp.reshape(OH * OW), a[o, n].reshape(OH * OW), code)
+                    flat = gzp.reshape(OH * OW)
+                    times_act_derivative(flat, a[o, n].reshape(OH * OW), code, flat)
             for oh in range(OH):
                 s = gzp[oh]
                 d = gzc[o, (n - n0) * Lc + oh * pitch:(n - n0) * Lc + oh * pitch + OW]
@@ -618,22 +620,6 @@ def _pool_plane(ap, is_max, tiled, kh, kw, sh, sw, ph, pw, yp):
 
 
 @njit(cache=True, nogil=True)
-def _times_dact(out, a, code):
-    """out *= act'(z), act' written through a = act(z) (1-D, contiguous)."""
-    if code == 1:
-        for q in range(out.size):
-            out[q] *= 1 - a[q] * a[q]
-    elif code == 2:
-        for q in range(out.size):
-            out[q] *= a[q] * (1 - a[q])
-    elif code == 3:
-        zero = out.dtype.type(0)
-        for q in range(out.size):
-            if not a[q] > 0:
-                out[q] = zero
-
-
-@njit(cache=True, nogil=True)
 def _pool_plane_backward(gp, ap, yp, is_max, tiled, kh, kw, sh, sw, ph, pw, code, gap):
     """gap (H, W) = pool^T(gp) * act'(ap): spread, then act' over the whole
     plane in one contiguous loop (rows of 28 or 10 pixels leave most of a
@@ -698,7 +684,8 @@ def _pool_plane_backward(gp, ap, yp, is_max, tiled, kh, kw, sh, sw, ph, pw, code
                         for j in range(jlo, jhi):
                             gap[r0 + i, q0 + j] += v
     if code != 0:
-        _times_dact(gap.reshape(H * W), ap.reshape(H * W), code)
+        flat = gap.reshape(H * W)
+        times_act_derivative(flat, ap.reshape(H * W), code, flat)
 
 
 @njit(cache=True, parallel=True)

@@ -18,7 +18,7 @@ from numba import njit
 from ..vecmath import tanh_inplace as _tanh_inplace
 from . import reference as _reference
 
-__all__ = ["forward", "backward", "bias_act", "act_grad"]
+__all__ = ["forward", "backward", "bias_act", "act_grad", "times_act_derivative"]
 
 _CODES = {"identity": 0, "tanh": 1, "sigmoid": 2, "relu": 3}
 
@@ -47,10 +47,31 @@ def bias_act(z, b, code):
         elif code == 3:
             for j in range(m):
                 v = z[i, j] + b[j]
-                z[i, j] = v if v > zero else zero
+                z[i, j] = zero if v <= zero else v  # NaN passes, as in np.maximum(z, 0)
         else:
             for j in range(m):
                 z[i, j] = z[i, j] + b[j]
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def times_act_derivative(g, a, code, out):
+    """out = g * act'(z) for 1-D arrays, act' written through the output
+    a = act(z) (codes as in ``_CODES``); out may be g itself.  One loop per
+    activation, so that each vectorises."""
+    one = g.dtype.type(1)
+    zero = g.dtype.type(0)
+    if code == 1:
+        for j in range(g.size):
+            out[j] = g[j] * (one - a[j] * a[j])
+    elif code == 2:
+        for j in range(g.size):
+            out[j] = g[j] * (a[j] * (one - a[j]))
+    elif code == 3:
+        for j in range(g.size):
+            out[j] = g[j] if a[j] > zero else zero
+    else:
+        for j in range(g.size):
+            out[j] = g[j]
 
 
 @njit(**_JIT)
@@ -60,23 +81,10 @@ def act_grad(g, a, code, gz, gb):
     gz must not overlap g or a; two simple loops (the product, then the sums)
     so that each vectorises."""
     n, m = g.shape
-    one = g.dtype.type(1)
-    zero = g.dtype.type(0)
     for i in range(n):
-        if code == 1:
-            for j in range(m):
-                gz[i, j] = g[i, j] * (one - a[i, j] * a[i, j])
-        elif code == 2:
-            for j in range(m):
-                gz[i, j] = g[i, j] * (a[i, j] * (one - a[i, j]))
-        elif code == 3:
-            for j in range(m):
-                gz[i, j] = g[i, j] if a[i, j] > zero else zero
-        else:
-            for j in range(m):
-                gz[i, j] = g[i, j]
+        times_act_derivative(g[i], a[i], code, gz[i])
     for j in range(m):
-        gb[j] = zero
+        gb[j] = gz.dtype.type(0)
     for i in range(n):
         for j in range(m):
             gb[j] += gz[i, j]

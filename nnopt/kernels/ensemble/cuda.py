@@ -34,7 +34,7 @@ def _kernel(tpb, dtype):
         if code == 2:
             return nbtype(1) / (nbtype(1) + math.exp(-z))
         if code == 3:
-            return z if z > 0 else nbtype(0)
+            return nbtype(0) if z <= 0 else z  # NaN passes, as in np.maximum(z, 0)
         return z
 
     @cuda.jit(device=True)

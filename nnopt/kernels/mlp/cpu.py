@@ -17,6 +17,8 @@ from numba import njit, prange
 
 from ..dense.cpu import act_grad as _act_grad
 from ..dense.cpu import bias_act as _bias_act
+from ..dense.cpu import times_act_derivative as _times_act_derivative
+from .reference import check_chunk_args
 
 __all__ = ["value_and_grad", "hvp", "workspace_size", "value_and_grad_chunks", "hvp_chunks", "chunk_workspace_size",
            "n_params"]
@@ -198,24 +200,11 @@ def _r_forward(Rz, Vb, Ra_in, z, code, Ra):
     """R{z} += Vb (+ R{a}_in, already in Ra_in when given); R{a} = act'(z) R{z}
     (act' through the output z = act(.)); one loop per activation so that each vectorises."""
     n, k = Rz.shape
-    one = Rz.dtype.type(1)
-    zero = Rz.dtype.type(0)
     for i in range(n):
         for j in range(k):
             Rz[i, j] += Vb[j] + Ra_in[i, j]
     for i in range(n):
-        if code == 1:
-            for j in range(k):
-                Ra[i, j] = (one - z[i, j] * z[i, j]) * Rz[i, j]
-        elif code == 2:
-            for j in range(k):
-                Ra[i, j] = z[i, j] * (one - z[i, j]) * Rz[i, j]
-        elif code == 3:
-            for j in range(k):
-                Ra[i, j] = Rz[i, j] if z[i, j] > zero else zero
-        else:
-            for j in range(k):
-                Ra[i, j] = Rz[i, j]
+        _times_act_derivative(Rz[i], z[i], code, Ra[i])
 
 
 @njit(**_JIT)
@@ -451,9 +440,10 @@ def _hvp_serial(theta, v, X, T, dims, codes, loss, chunks, work):
     return Hv
 
 
-def _chunk_args(theta, X, dims, chunks, work):
-    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
-        raise ValueError(f"chunks must be a positive integer, got {chunks!r}")
+def _chunk_args(theta, X, T, dims, chunks, work, v=None):
+    chunks = check_chunk_args(theta, X, T, dims, chunks, v)
+    if work is not None and work.dtype != theta.dtype:
+        raise ValueError(f"work has dtype {work.dtype}; theta's is {theta.dtype}")
     need = chunk_workspace_size(dims, X.shape[0], chunks)
     if work is None:
         return int(chunks), np.empty(need, dtype=theta.dtype)
@@ -463,7 +453,7 @@ def _chunk_args(theta, X, dims, chunks, work):
 
 
 def value_and_grad_chunks(theta, X, T, dims, codes, loss, chunks, work=None, parallel=True):
-    chunks, work = _chunk_args(theta, X, dims, chunks, work)
+    chunks, work = _chunk_args(theta, X, T, dims, chunks, work)
     run = _value_and_grad_parallel if parallel else _value_and_grad_serial
     values, grad = run(theta, X, T, dims, codes, loss, chunks, work)
     value = values[0]
@@ -473,6 +463,6 @@ def value_and_grad_chunks(theta, X, T, dims, codes, loss, chunks, work=None, par
 
 
 def hvp_chunks(theta, v, X, T, dims, codes, loss, chunks, work=None, parallel=True):
-    chunks, work = _chunk_args(theta, X, dims, chunks, work)
+    chunks, work = _chunk_args(theta, X, T, dims, chunks, work, v)
     run = _hvp_parallel if parallel else _hvp_serial
     return run(theta, v, X, T, dims, codes, loss, chunks, work)

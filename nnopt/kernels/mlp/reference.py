@@ -6,7 +6,7 @@ import numpy as np
 from ..dense import reference as dense
 
 __all__ = ["value_and_grad", "hvp", "workspace_size", "loss_and_cotangent", "value_and_grad_chunks", "hvp_chunks",
-           "chunk_workspace_size", "n_params"]
+           "chunk_workspace_size", "n_params", "check_chunk_args"]
 
 _NAMES = ("identity", "tanh", "sigmoid", "relu")
 
@@ -124,11 +124,30 @@ def hvp(theta, v, X, T, dims, codes, loss, work=None):  # work: unused here
     return Hv
 
 
+def check_chunk_args(theta, X, T, dims, chunks, v=None):
+    """The checks of ``value_and_grad_chunks``/``hvp_chunks`` (both versions):
+    a clear error naming the argument instead of a kernel reading out of bounds."""
+    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
+        raise ValueError(f"chunks must be a positive integer, got {chunks!r}")
+    P = n_params(dims)
+    for name, a in (("theta", theta), ("v", v)):
+        if a is not None and (a.ndim != 1 or a.size != P or a.dtype.kind != "f"):
+            raise ValueError(f"{name} must be a float vector of {P} entries (dims {list(dims)}), "
+                             f"got shape {a.shape} and dtype {a.dtype}")
+    n = X.shape[0] if X.ndim == 2 else -1
+    if X.ndim != 2 or X.shape[1] != dims[0]:
+        raise ValueError(f"X must have shape (n, {int(dims[0])}), got {X.shape}")
+    if T.shape != (n, int(dims[-1])):
+        raise ValueError(f"T must have shape ({n}, {int(dims[-1])}), got {T.shape}")
+    for name, a in (("X", X), ("T", T), ("v", v)):
+        if a is not None and a.dtype != theta.dtype:
+            raise ValueError(f"{name} has dtype {a.dtype}; theta's is {theta.dtype} (one dtype throughout)")
+    return int(chunks)
+
+
 def _in_blocks(one_block, X, T, chunks, args):
     """sum over the row blocks c of X (rows [c n / chunks, (c + 1) n / chunks))
     of one_block's result weighted by the block's share n_c / n of the mean."""
-    if isinstance(chunks, bool) or not isinstance(chunks, (int, np.integer)) or chunks < 1:
-        raise ValueError(f"chunks must be a positive integer, got {chunks!r}")
     n = X.shape[0]
     total = None
     for c in range(chunks):
@@ -147,11 +166,13 @@ def value_and_grad_chunks(theta, X, T, dims, codes, loss, chunks, work=None, par
     """value_and_grad with the batch in ``chunks`` row blocks whose shares are
     summed in block order (the compiled version runs the blocks on Numba's
     threads; here ``work`` and ``parallel`` are unused)."""
+    chunks = check_chunk_args(theta, X, T, dims, chunks)
     out = _in_blocks(lambda th, x, t: value_and_grad(th, x, t, dims, codes, loss), X, T, chunks, (theta,))
     return value_and_grad(theta, X, T, dims, codes, loss) if out is None else out
 
 
 def hvp_chunks(theta, v, X, T, dims, codes, loss, chunks, work=None, parallel=True):
     """hvp with the batch in ``chunks`` row blocks (see :func:`value_and_grad_chunks`)."""
+    chunks = check_chunk_args(theta, X, T, dims, chunks, v)
     out = _in_blocks(lambda th, vv, x, t: hvp(th, vv, x, t, dims, codes, loss), X, T, chunks, (theta, v))
     return hvp(theta, v, X, T, dims, codes, loss) if out is None else out
