@@ -9,6 +9,8 @@ with the methods scipy.optimize expects (``fun``, ``jac``, ``hessp``,
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from . import numpy as nnp
@@ -223,13 +225,18 @@ class Objective:
         self.nhev += 1
         if self.fast and type(theta) is np.ndarray and type(v) is np.ndarray:
             return self._fast_hvp(theta, v)
+        with self._engine_threads(theta):
+            return hvp(self.__call__, theta, v)
+
+    def _engine_threads(self, theta):
+        """The threading of a second-order pass through the engine: on a conv
+        net BLAS is held to one thread, because the engine's convolutions run
+        Numba's threads over image chunks and BLAS threads left spinning by its
+        other products would take their cores (LeNet-5 HVP, 2 threads: 137 ms
+        with BLAS on 2 threads, 81 ms held; docs/speed.md)."""
         if self._fast_conv and type(theta) is np.ndarray:
-            # the engine's convolutions run Numba's threads over image chunks;
-            # BLAS threads left spinning by its other products would take their cores
-            # (LeNet-5 HVP, 2 threads: 137 ms with BLAS on 2 threads, see docs/speed.md)
-            with single_threaded_blas():
-                return hvp(self.__call__, theta, v)
-        return hvp(self.__call__, theta, v)
+            return single_threaded_blas()
+        return contextlib.nullcontext()
 
     def _fast_hvp(self, theta, V):
         HV = _fast.hvp(self.net, self.loss_name, theta, V, self.X, self.Y, self._onehot, self._plan)
@@ -251,7 +258,8 @@ class Objective:
         self.nhev += V.shape[1]
         if self.fast and type(theta) is np.ndarray:
             return self._fast_hvp(theta, V)
-        return np.stack([hvp(self.__call__, theta, V[:, j]) for j in range(V.shape[1])], axis=1)
+        with self._engine_threads(theta):
+            return np.stack([hvp(self.__call__, theta, V[:, j]) for j in range(V.shape[1])], axis=1)
 
     def hess(self, theta):
         """The exact dense Hessian, shape (n_params, n_params)."""
@@ -263,7 +271,8 @@ class Objective:
             if self.weight_decay:
                 H[np.diag_indices_from(H)] += self.weight_decay
             return H
-        return hessian(self.__call__)(theta)
+        with self._engine_threads(theta):
+            return hessian(self.__call__)(theta)
 
     # -- least-squares view (for Gauss-Newton / Levenberg-Marquardt) --------
     def residual(self, theta):
